@@ -1,0 +1,40 @@
+//! Use cases. Each is one decision from the domain rules, one store transaction, and the mail
+//! that the change causes, written to the outbox in that same transaction.
+
+pub mod codes;
+pub mod limits;
+pub mod opening;
+pub mod registry;
+
+use crate::hashing::HashError;
+use crate::store::StoreError;
+use crate::tokens::RandomnessUnavailable;
+
+/// Failures that are not the user's doing. Expected outcomes (a wrong code, bad input) are not
+/// errors: each flow returns them as an outcome enum.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing queue is full")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Randomness(#[from] RandomnessUnavailable),
+}
+
+impl From<HashError> for FlowError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => Self::Busy,
+            HashError::Internal(msg) => Self::Hash(msg),
+        }
+    }
+}
+
+impl From<sqlx::Error> for FlowError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(e))
+    }
+}

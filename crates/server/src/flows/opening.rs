@@ -1,0 +1,404 @@
+//! Opening an account (SPEC §3.2–3.5): consent to the current documents, prove who you are with
+//! the counter-issued code, receive an auth key by mail, set a password.
+
+use jiff::Timestamp;
+use mypage_domain::account_code::AccountCode;
+use mypage_domain::birth_date::BirthDate;
+use mypage_domain::code_state::{CodeRecord, CodeState};
+use mypage_domain::email::Email;
+use mypage_domain::job_seeker_number::JobSeekerNumber;
+use mypage_domain::password::{NewPassword, PasswordContext, PasswordRule};
+use mypage_domain::secret::Secret;
+use mypage_domain::six_digits::SixDigitCode;
+use serde::{Deserialize, Serialize};
+
+use super::FlowError;
+use super::limits::{APPLY_FAILURES_PER_CLIENT, AUTH_KEY_RESEND_COOLDOWN, AUTH_KEY_SENDS, BIRTH_DATE_MISMATCHES};
+use crate::i18n::Lang;
+use crate::mail::{self, Message};
+use crate::state::AppState;
+use crate::store::{self, accounts, audit, auth_keys, codes, documents, job_seekers};
+use crate::tokens::{self, Purpose};
+
+/// Wrong auth key entries that void the key.
+pub const AUTH_KEY_MAX_FAILURES: i64 = 5;
+
+/// The versions of the documents a job seeker agreed to, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub privacy_version: i64,
+    pub terms_version: i64,
+    pub at_ms: i64,
+}
+
+/// The privacy policy or the terms of use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    Privacy,
+    Terms,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Privacy => "privacy",
+            Self::Terms => "terms",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "privacy" => Some(Self::Privacy),
+            "terms" => Some(Self::Terms),
+            _ => None,
+        }
+    }
+}
+
+/// The current version of a document.
+pub async fn current_document(state: &AppState, kind: DocumentKind) -> Result<documents::DocumentRow, FlowError> {
+    documents::current(state.store.pool(), kind.as_str())
+        .await?
+        .ok_or_else(|| FlowError::Store(store::StoreError::Corrupt(format!("no {} document", kind.as_str()))))
+}
+
+/// What the job seeker typed on 「必要な情報の入力」, parsed.
+#[derive(Debug)]
+pub struct Application {
+    pub email: Email,
+    pub number: JobSeekerNumber,
+    pub birth_date: BirthDate,
+    pub code: AccountCode,
+}
+
+/// The opening in progress after an auth key was sent; kept in the browser's session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingOpening {
+    pub auth_key_id: i64,
+    pub job_seeker_id: i64,
+    pub email: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// An auth key was mailed (or, when the address is taken, a mail saying so): go on.
+    KeySent(PendingOpening),
+    /// No job seeker with that 求職番号 and birth date. Same message as a wrong code.
+    NoMatch,
+    /// The code is wrong; it stays valid for `remaining` more wrong entries.
+    WrongCode {
+        remaining: u32,
+    },
+    /// The code is void (this entry voided it, or it already was), or none was issued.
+    CodeVoid,
+    /// The entered code is an earlier one, replaced by a reissue: not counted as a wrong entry.
+    CodeReplaced,
+    CodeExpired,
+    AlreadyOpened,
+    /// Too many birth-date mismatches for this 求職番号: entry is paused.
+    NumberPaused,
+    /// Too many failures from this client address.
+    ClientLimited,
+    /// Too many auth key mails for this job seeker within the hour.
+    SendLimited,
+}
+
+/// Checks the application and, when it holds, mails an auth key.
+pub async fn apply(state: &AppState, app: &Application, client: &str, lang: Lang) -> Result<ApplyOutcome, FlowError> {
+    if APPLY_FAILURES_PER_CLIENT.exceeded(state, client).await? {
+        return Ok(ApplyOutcome::ClientLimited);
+    }
+    let number = app.number.as_str();
+    if BIRTH_DATE_MISMATCHES.exceeded(state, number).await? {
+        return Ok(ApplyOutcome::NumberPaused);
+    }
+    let seeker = job_seekers::find_by_number(state.store.pool(), number).await?;
+    let Some(seeker) = seeker.filter(|s| s.birth_date == app.birth_date.to_iso()) else {
+        APPLY_FAILURES_PER_CLIENT.record(state, client).await?;
+        if job_seekers::find_by_number(state.store.pool(), number).await?.is_some() {
+            BIRTH_DATE_MISMATCHES.record(state, number).await?;
+        }
+        return Ok(ApplyOutcome::NoMatch);
+    };
+    if accounts::find_by_job_seeker(state.store.pool(), seeker.id).await?.is_some() {
+        return Ok(ApplyOutcome::AlreadyOpened);
+    }
+    let max = state.settings.code_max_failures;
+    let Some(code) = codes::latest(state.store.pool(), seeker.id).await? else {
+        return Ok(ApplyOutcome::CodeVoid);
+    };
+    match code_record(&code)?.state(state.now(), max) {
+        CodeState::Active { .. } => {}
+        CodeState::Expired => return Ok(ApplyOutcome::CodeExpired),
+        CodeState::Void | CodeState::Used => return Ok(ApplyOutcome::CodeVoid),
+    }
+    if !state.keys.verify(Purpose::AccountCode, app.code.as_str(), &code.code_hash) {
+        APPLY_FAILURES_PER_CLIENT.record(state, client).await?;
+        let earlier = codes::earlier_hashes(state.store.pool(), seeker.id, code.id).await?;
+        if earlier.iter().any(|h| state.keys.verify(Purpose::AccountCode, app.code.as_str(), h)) {
+            return Ok(ApplyOutcome::CodeReplaced);
+        }
+        return record_code_failure(state, &code, seeker.id, client).await;
+    }
+    if AUTH_KEY_SENDS.exceeded(state, &seeker.id.to_string()).await? {
+        return Ok(ApplyOutcome::SendLimited);
+    }
+    let pending = send_auth_key(state, seeker.id, Some(code.id), &app.email, client, lang).await?;
+    Ok(ApplyOutcome::KeySent(pending))
+}
+
+fn code_record(code: &codes::CodeRow) -> Result<CodeRecord, FlowError> {
+    Ok(CodeRecord {
+        expires_at: store::ts(code.expires_at)?,
+        failed_attempts: u32::try_from(code.failed_attempts).unwrap_or(u32::MAX),
+        voided_at: code.voided_at.map(store::ts).transpose()?,
+        used_at: code.used_at.map(store::ts).transpose()?,
+    })
+}
+
+async fn record_code_failure(
+    state: &AppState,
+    code: &codes::CodeRow,
+    job_seeker_id: i64,
+    client: &str,
+) -> Result<ApplyOutcome, FlowError> {
+    let max = i64::from(state.settings.code_max_failures);
+    let now = state.now();
+    let mut tx = state.store.begin_write().await?;
+    let counted = codes::record_failure(&mut *tx, code.id, store::ms(now), max).await?;
+    let outcome = match counted {
+        // Another request voided, used or outlived it between our read and this write.
+        None => match codes::find(&mut *tx, code.id).await? {
+            Some(row) if matches!(code_record(&row)?.state(now, max as u32), CodeState::Expired) => {
+                ApplyOutcome::CodeExpired
+            }
+            _ => ApplyOutcome::CodeVoid,
+        },
+        Some(count) if count.voided_at.is_some() => {
+            let event = audit::Event {
+                actor: "system",
+                kind: "code.voided",
+                job_seeker_id: Some(job_seeker_id),
+                detail: "account creation code voided after too many wrong entries",
+                client_addr: Some(client),
+            };
+            audit::record(&mut *tx, &event, store::ms(now)).await?;
+            state.metrics.count("mypage_codes_voided_total");
+            ApplyOutcome::CodeVoid
+        }
+        Some(count) => ApplyOutcome::WrongCode { remaining: u32::try_from(max - count.failed_attempts).unwrap_or(0) },
+    };
+    tx.commit().await?;
+    if counted.is_some() {
+        state.metrics.count("mypage_code_failures_total");
+    }
+    Ok(outcome)
+}
+
+/// Creates a new auth key (voiding earlier ones) and writes its mail in one transaction. When the
+/// address is already another account's login ID, the mail says so instead and carries no key;
+/// the screen shows the same thing either way.
+async fn send_auth_key(
+    state: &AppState,
+    job_seeker_id: i64,
+    code_id: Option<i64>,
+    email: &Email,
+    client: &str,
+    lang: Lang,
+) -> Result<PendingOpening, FlowError> {
+    let key = tokens::random_six_digits()?;
+    let now = state.now();
+    let ttl = state.settings.auth_key_ttl;
+    let expires_at = now + ttl;
+    let t = crate::i18n::catalog(lang);
+    let base_url = state.settings.base_url.as_str();
+    let mut tx = state.store.begin_write().await?;
+    auth_keys::void_open(&mut *tx, job_seeker_id, "open", store::ms(now)).await?;
+    let new = auth_keys::NewAuthKey {
+        purpose: "open",
+        job_seeker_id,
+        code_id,
+        email: email.as_str(),
+        key_hash: &state.keys.hash(Purpose::AuthKey, key.as_str()),
+        expires_at: store::ms(expires_at),
+    };
+    let auth_key_id = auth_keys::insert(&mut *tx, &new, store::ms(now)).await?;
+    let message = if accounts::email_in_use(&mut *tx, email.as_str()).await? {
+        Message::AddressInUseV1
+    } else {
+        Message::AuthKeyV1 { key: &key, expires_at, ttl_minutes: ttl.as_secs() / 60 }
+    };
+    mail::enqueue(&mut tx, t, base_url, email.as_str(), Some(job_seeker_id), &message, now).await?;
+    store::attempts::record(&mut *tx, AUTH_KEY_SENDS.scope, &job_seeker_id.to_string(), store::ms(now)).await?;
+    let event = audit::Event {
+        actor: "system",
+        kind: "auth_key.sent",
+        job_seeker_id: Some(job_seeker_id),
+        detail: message.kind(),
+        client_addr: Some(client),
+    };
+    audit::record(&mut *tx, &event, store::ms(now)).await?;
+    tx.commit().await?;
+    state.mail_wakeup.notify_one();
+    Ok(PendingOpening { auth_key_id, job_seeker_id, email: email.as_str().to_owned() })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResendOutcome {
+    Sent(PendingOpening),
+    /// Too soon after the last mail; try again after this many seconds.
+    Cooldown {
+        seconds: u64,
+    },
+    SendLimited,
+}
+
+/// 「認証キーを再送する」: a new key to the same address, voiding the previous one.
+pub async fn resend(
+    state: &AppState,
+    pending: &PendingOpening,
+    client: &str,
+    lang: Lang,
+) -> Result<ResendOutcome, FlowError> {
+    let subject = pending.job_seeker_id.to_string();
+    if let Some(last) = AUTH_KEY_SENDS.last(state, &subject).await? {
+        let next = last + AUTH_KEY_RESEND_COOLDOWN;
+        let now = state.now();
+        if now < next {
+            let seconds = now.duration_until(next).as_secs().max(1) as u64;
+            return Ok(ResendOutcome::Cooldown { seconds });
+        }
+    }
+    if AUTH_KEY_SENDS.exceeded(state, &subject).await? {
+        return Ok(ResendOutcome::SendLimited);
+    }
+    let Some(key) = auth_keys::find(state.store.pool(), pending.auth_key_id).await? else {
+        return Ok(ResendOutcome::SendLimited);
+    };
+    let email =
+        Email::parse(&pending.email).map_err(|e| FlowError::Store(store::StoreError::Corrupt(e.to_string())))?;
+    let pending = send_auth_key(state, pending.job_seeker_id, key.code_id, &email, client, lang).await?;
+    Ok(ResendOutcome::Sent(pending))
+}
+
+/// Checks a new password against the policy, with the job seeker's own data as context.
+pub async fn check_password(
+    state: &AppState,
+    pending: &PendingOpening,
+    password: Secret,
+    confirmation: &Secret,
+) -> Result<Result<NewPassword, Vec<PasswordRule>>, FlowError> {
+    let seeker = job_seekers::find(state.store.pool(), pending.job_seeker_id).await?;
+    let number = seeker.as_ref().and_then(|s| JobSeekerNumber::parse(&s.number).ok());
+    let birth_date = seeker.as_ref().and_then(|s| BirthDate::from_iso(&s.birth_date).ok());
+    let email = Email::parse(&pending.email).ok();
+    let context = PasswordContext { email: email.as_ref(), number: number.as_ref(), birth_date: birth_date.as_ref() };
+    Ok(NewPassword::parse(password, confirmation, &context))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CompleteOutcome {
+    Opened {
+        account_id: i64,
+    },
+    WrongKey {
+        remaining: u32,
+    },
+    /// The key is void (five wrong entries, or a newer key was sent): ask for a new one.
+    KeyVoid,
+    KeyExpired,
+    /// The account creation code was voided or reissued meanwhile.
+    CodeInvalid,
+    AlreadyOpened,
+    /// The address became another account's login ID.
+    AddressUnavailable,
+}
+
+/// 「完了」: checks the auth key and, in one transaction, opens the account, consumes the code and
+/// the key, records the consent, and writes the audit event and the "account opened" mail.
+pub async fn complete(
+    state: &AppState,
+    pending: &PendingOpening,
+    consent: Consent,
+    password: &NewPassword,
+    key: &SixDigitCode,
+    client: &str,
+    lang: Lang,
+) -> Result<CompleteOutcome, FlowError> {
+    let now = state.now();
+    let Some(row) = auth_keys::find(state.store.pool(), pending.auth_key_id).await? else {
+        return Ok(CompleteOutcome::KeyVoid);
+    };
+    if row.used_at.is_some() {
+        return Ok(CompleteOutcome::AlreadyOpened);
+    }
+    if row.voided_at.is_some() {
+        return Ok(CompleteOutcome::KeyVoid);
+    }
+    if store::ms(now) >= row.expires_at {
+        return Ok(CompleteOutcome::KeyExpired);
+    }
+    if !state.keys.verify(Purpose::AuthKey, key.as_str(), &row.key_hash) {
+        state.metrics.count("mypage_auth_key_failures_total");
+        return Ok(
+            match auth_keys::record_failure(state.store.pool(), row.id, store::ms(now), AUTH_KEY_MAX_FAILURES).await? {
+                Some((_, Some(_))) | None => CompleteOutcome::KeyVoid,
+                Some((failed, None)) => {
+                    CompleteOutcome::WrongKey { remaining: u32::try_from(AUTH_KEY_MAX_FAILURES - failed).unwrap_or(0) }
+                }
+            },
+        );
+    }
+    let password_hash = state.hasher.hash(password.secret()).await?;
+    let now = state.now();
+    let mut tx = state.store.begin_write().await?;
+    if !auth_keys::consume(&mut *tx, row.id, store::ms(now)).await? {
+        return Ok(CompleteOutcome::KeyVoid);
+    }
+    if let Some(code_id) = row.code_id
+        && !codes::consume(&mut *tx, code_id, store::ms(now)).await?
+    {
+        return Ok(CompleteOutcome::CodeInvalid);
+    }
+    let new = accounts::NewAccount {
+        job_seeker_id: row.job_seeker_id,
+        email: &row.email,
+        password_hash: &password_hash,
+        privacy_version: consent.privacy_version,
+        terms_version: consent.terms_version,
+        consented_at: consent.at_ms,
+    };
+    let account_id = match accounts::insert(&mut *tx, &new, store::ms(now)).await {
+        Ok(id) => id,
+        Err(e) if e.is_unique_violation() => {
+            drop(tx);
+            let opened = accounts::find_by_job_seeker(state.store.pool(), row.job_seeker_id).await?.is_some();
+            return Ok(if opened { CompleteOutcome::AlreadyOpened } else { CompleteOutcome::AddressUnavailable });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let t = crate::i18n::catalog(lang);
+    let base_url = state.settings.base_url.as_str();
+    mail::enqueue(&mut tx, t, base_url, &row.email, Some(row.job_seeker_id), &Message::AccountOpenedV1, now).await?;
+    let detail = format!("privacy v{} terms v{}", consent.privacy_version, consent.terms_version);
+    let event = audit::Event {
+        actor: &format!("job_seeker:{}", row.job_seeker_id),
+        kind: "account.opened",
+        job_seeker_id: Some(row.job_seeker_id),
+        detail: &detail,
+        client_addr: Some(client),
+    };
+    audit::record(&mut *tx, &event, store::ms(now)).await?;
+    tx.commit().await?;
+    state.mail_wakeup.notify_one();
+    state.metrics.count("mypage_accounts_opened_total");
+    Ok(CompleteOutcome::Opened { account_id })
+}
+
+/// When the pending key expires, for the screen (no hidden time limits).
+pub async fn key_expiry(state: &AppState, pending: &PendingOpening) -> Result<Option<Timestamp>, FlowError> {
+    match auth_keys::find(state.store.pool(), pending.auth_key_id).await? {
+        Some(row) => Ok(Some(store::ts(row.expires_at)?)),
+        None => Ok(None),
+    }
+}

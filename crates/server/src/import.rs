@@ -1,0 +1,233 @@
+//! Bulk registration of job seekers from CSV (UTF-8, with or without BOM, or Shift_JIS/CP932).
+//!
+//! Idempotent: a row equal to what is stored changes nothing; a changed row updates; every
+//! refused row is reported with its reasons and the good rows are imported all the same. The
+//! whole file is written in one transaction, so a failure part-way leaves nothing half-written.
+
+use mypage_domain::birth_date::BirthDate;
+use mypage_domain::email::Email;
+use mypage_domain::job_seeker_number::JobSeekerNumber;
+use mypage_domain::text::normalize;
+
+use crate::flows::FlowError;
+use crate::state::AppState;
+use crate::store::{self, audit, job_seekers, offices};
+
+pub const HEADER: [&str; 7] =
+    ["job_seeker_number", "name", "name_kana", "birth_date", "office_number", "email", "email_registered_on"];
+
+/// Longest name or kana accepted.
+const MAX_NAME: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file is neither UTF-8 nor Shift_JIS text")]
+    Encoding,
+    #[error("the first line must be the header {}", HEADER.join(","))]
+    Header,
+    #[error("line {line}: {reason}")]
+    Csv { line: u64, reason: String },
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Flow(FlowError::from(e))
+    }
+}
+
+impl From<store::StoreError> for ImportError {
+    fn from(e: store::StoreError) -> Self {
+        Self::Flow(FlowError::Store(e))
+    }
+}
+
+/// Why a row was refused. `key()` names its catalog message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowProblem {
+    WrongColumnCount,
+    BadJobSeekerNumber,
+    MissingName,
+    NameTooLong,
+    MissingKana,
+    BadBirthDate,
+    UnknownOffice,
+    BadEmail,
+    BadEmailRegisteredOn,
+}
+
+impl RowProblem {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::WrongColumnCount => "import.problem.wrong_column_count",
+            Self::BadJobSeekerNumber => "import.problem.bad_job_seeker_number",
+            Self::MissingName => "import.problem.missing_name",
+            Self::NameTooLong => "import.problem.name_too_long",
+            Self::MissingKana => "import.problem.missing_kana",
+            Self::BadBirthDate => "import.problem.bad_birth_date",
+            Self::UnknownOffice => "import.problem.unknown_office",
+            Self::BadEmail => "import.problem.bad_email",
+            Self::BadEmailRegisteredOn => "import.problem.bad_email_registered_on",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Added,
+    Updated,
+    Unchanged,
+    Refused(Vec<RowProblem>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowReport {
+    /// Line in the file (the header is line 1).
+    pub line: u64,
+    pub number: String,
+    pub outcome: RowOutcome,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub rows: Vec<RowReport>,
+}
+
+impl ImportReport {
+    pub fn count(&self, pred: impl Fn(&RowOutcome) -> bool) -> usize {
+        self.rows.iter().filter(|r| pred(&r.outcome)).count()
+    }
+}
+
+/// UTF-8 (a BOM is dropped) when the bytes are valid UTF-8, else Shift_JIS (CP932).
+pub fn decode(bytes: &[u8]) -> Result<String, ImportError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(text.to_owned());
+    }
+    let (text, _, had_errors) = encoding_rs::SHIFT_JIS.decode(bytes);
+    if had_errors { Err(ImportError::Encoding) } else { Ok(text.into_owned()) }
+}
+
+/// Imports the file's rows. `actor` is recorded in the audit log.
+pub async fn import(state: &AppState, bytes: &[u8], actor: &str) -> Result<ImportReport, ImportError> {
+    let text = decode(bytes)?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
+    let header = reader.headers().map_err(|e| ImportError::Csv { line: 1, reason: e.to_string() })?;
+    if header.iter().map(str::trim).ne(HEADER) {
+        return Err(ImportError::Header);
+    }
+    let now = store::ms(state.now());
+    let mut report = ImportReport::default();
+    let mut tx = state.store.begin_write().await?;
+    for record in reader.records() {
+        let record = record
+            .map_err(|e| ImportError::Csv { line: e.position().map_or(0, |p| p.line()), reason: e.to_string() })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let number_raw = record.get(0).unwrap_or_default().trim().to_owned();
+        let outcome = match parse_row(&mut tx, &record).await? {
+            Err(problems) => RowOutcome::Refused(problems),
+            Ok(new) => match job_seekers::find_by_number(&mut *tx, &new.number).await? {
+                None => {
+                    job_seekers::insert(&mut *tx, &new, now).await?;
+                    RowOutcome::Added
+                }
+                Some(old) if same(&old, &new) => RowOutcome::Unchanged,
+                Some(old) => {
+                    job_seekers::update(&mut *tx, old.id, &new, now).await?;
+                    RowOutcome::Updated
+                }
+            },
+        };
+        let number = JobSeekerNumber::parse(&number_raw).map(|n| n.as_str().to_owned()).unwrap_or(number_raw);
+        report.rows.push(RowReport { line, number, outcome });
+    }
+    let detail = format!(
+        "import: {} added, {} updated, {} unchanged, {} refused",
+        report.count(|o| *o == RowOutcome::Added),
+        report.count(|o| *o == RowOutcome::Updated),
+        report.count(|o| *o == RowOutcome::Unchanged),
+        report.count(|o| matches!(o, RowOutcome::Refused(_))),
+    );
+    let event =
+        audit::Event { actor, kind: "job_seekers.imported", job_seeker_id: None, detail: &detail, client_addr: None };
+    audit::record(&mut *tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+fn same(old: &job_seekers::JobSeekerRow, new: &job_seekers::NewJobSeeker) -> bool {
+    old.name == new.name
+        && old.name_kana == new.name_kana
+        && old.birth_date == new.birth_date
+        && old.office_id == new.office_id
+        && old.email == new.email
+        && old.email_registered_on == new.email_registered_on
+}
+
+async fn parse_row(
+    conn: &mut sqlx::AnyConnection,
+    record: &csv::StringRecord,
+) -> Result<Result<job_seekers::NewJobSeeker, Vec<RowProblem>>, ImportError> {
+    if record.len() != HEADER.len() {
+        return Ok(Err(vec![RowProblem::WrongColumnCount]));
+    }
+    let field = |i: usize| normalize(record.get(i).unwrap_or_default());
+    let mut problems = Vec::new();
+    let number = JobSeekerNumber::parse(&field(0)).map_err(|_| problems.push(RowProblem::BadJobSeekerNumber)).ok();
+    let name = field(1);
+    if name.is_empty() {
+        problems.push(RowProblem::MissingName);
+    } else if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        problems.push(RowProblem::NameTooLong);
+    }
+    let kana = field(2);
+    if kana.is_empty() {
+        problems.push(RowProblem::MissingKana);
+    } else if kana.chars().count() > MAX_NAME || kana.chars().any(char::is_control) {
+        problems.push(RowProblem::NameTooLong);
+    }
+    let birth_date = BirthDate::from_iso(&field(3)).map_err(|_| problems.push(RowProblem::BadBirthDate)).ok();
+    let office = offices::find_by_number(&mut *conn, &field(4)).await?;
+    if office.is_none() {
+        problems.push(RowProblem::UnknownOffice);
+    }
+    let email = match field(5) {
+        e if e.is_empty() => None,
+        e => Email::parse(&e).map_err(|_| problems.push(RowProblem::BadEmail)).ok(),
+    };
+    let registered_on = match field(6) {
+        d if d.is_empty() => None,
+        d => d
+            .parse::<jiff::civil::Date>()
+            .map(|d| d.to_string())
+            .map_err(|_| problems.push(RowProblem::BadEmailRegisteredOn))
+            .ok(),
+    };
+    match (number, birth_date, office) {
+        (Some(number), Some(birth_date), Some(office)) if problems.is_empty() => Ok(Ok(job_seekers::NewJobSeeker {
+            number: number.as_str().to_owned(),
+            name,
+            name_kana: kana,
+            birth_date: birth_date.to_iso(),
+            office_id: office.id,
+            email: email.map(|e| e.as_str().to_owned()),
+            email_registered_on: registered_on,
+        })),
+        _ => Ok(Err(problems)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_utf8_with_bom_and_shift_jis() {
+        assert_eq!(decode("\u{feff}求職".as_bytes()).unwrap(), "求職");
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("釧路 太郎,クシロ タロウ");
+        assert_eq!(decode(&sjis).unwrap(), "釧路 太郎,クシロ タロウ");
+        assert!(matches!(decode(&[0x82, 0xff, 0xff]), Err(ImportError::Encoding)));
+    }
+}

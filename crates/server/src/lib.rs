@@ -1,0 +1,17 @@
+//! 求職者マイページ: the job-seeker account service.
+//!
+//! The imperative shell around `mypage_domain`: configuration, the store (every SQL statement),
+//! use-case flows, mail delivery through the outbox, and the web layer.
+
+pub mod config;
+pub mod flows;
+pub mod hashing;
+pub mod i18n;
+pub mod import;
+pub mod mail;
+pub mod metrics;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod tokens;
+pub mod web;

@@ -1,0 +1,80 @@
+//! Mail: the messages the service sends (rendered from the catalog at the moment the state change
+//! happens, and written to the outbox in the same transaction), the transports, and the worker.
+
+pub mod transport;
+pub mod worker;
+
+use jiff::Timestamp;
+use mypage_domain::jst;
+use mypage_domain::six_digits::SixDigitCode;
+use sqlx::AnyConnection;
+
+use crate::i18n::Catalog;
+use crate::store::{self, outbox::NewMail};
+
+/// Every kind of mail, versioned so the meaning of a stored kind never changes.
+#[derive(Debug)]
+pub enum Message<'a> {
+    /// The 認証キー for opening an account.
+    AuthKeyV1 { key: &'a SixDigitCode, expires_at: Timestamp, ttl_minutes: u64 },
+    /// Someone tried to open an account with an address that is already a login ID.
+    AddressInUseV1,
+    /// The account is open.
+    AccountOpenedV1,
+}
+
+impl Message<'_> {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::AuthKeyV1 { .. } => "auth_key.v1",
+            Self::AddressInUseV1 => "address_in_use.v1",
+            Self::AccountOpenedV1 => "account_opened.v1",
+        }
+    }
+
+    /// Subject and plain-text body. A code stands on a line of its own with its validity.
+    pub fn render(&self, t: &Catalog, base_url: &str) -> (String, String) {
+        let footer = t.fmt("mail.footer", &[("base_url", base_url)]);
+        let (subject, body) = match self {
+            Self::AuthKeyV1 { key, expires_at, ttl_minutes } => (
+                t.get("mail.auth_key.subject"),
+                t.fmt(
+                    "mail.auth_key.body",
+                    &[
+                        ("key", key.as_str()),
+                        ("minutes", &ttl_minutes.to_string()),
+                        ("expires", &jst::format_ja_datetime(*expires_at)),
+                    ],
+                ),
+            ),
+            Self::AddressInUseV1 => (
+                t.get("mail.address_in_use.subject"),
+                t.fmt("mail.address_in_use.body", &[("login_url", &format!("{base_url}/login"))]),
+            ),
+            Self::AccountOpenedV1 => (
+                t.get("mail.account_opened.subject"),
+                t.fmt("mail.account_opened.body", &[("login_url", &format!("{base_url}/login"))]),
+            ),
+        };
+        (subject, format!("{body}\n\n{footer}\n"))
+    }
+}
+
+/// Writes `message` to the outbox inside the caller's transaction.
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    t: &Catalog,
+    base_url: &str,
+    to: &str,
+    job_seeker_id: Option<i64>,
+    message: &Message<'_>,
+    now: Timestamp,
+) -> store::Result<i64> {
+    let (subject, body) = message.render(t, base_url);
+    store::outbox::enqueue(
+        conn,
+        &NewMail { kind: message.kind(), to_addr: to, subject: &subject, body: &body, job_seeker_id },
+        store::ms(now),
+    )
+    .await
+}

@@ -1,0 +1,81 @@
+//! The outbox worker: claims due mail, sends it, marks it sent, or schedules a retry with
+//! exponential backoff (temporary failures) or gives up (permanent failures, or too many tries).
+
+use std::time::Duration;
+
+use crate::state::AppState;
+use crate::store::{self, outbox};
+
+/// How long a claim protects a mail from other workers while it is being sent.
+const CLAIM: Duration = Duration::from_secs(120);
+/// Attempts before a mail is given up on.
+pub const MAX_ATTEMPTS: i64 = 8;
+
+/// The wait before attempt `attempts + 1`: 30 s, 1 min, 2 min, … capped at one hour.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
+    Duration::from_secs((30u64 << exp).min(3600))
+}
+
+/// Sends every mail that is due now; returns how many were sent.
+pub async fn deliver_due(state: &AppState) -> store::Result<usize> {
+    let mut sent = 0;
+    loop {
+        let now = state.now();
+        let lock_until = now.as_millisecond() + CLAIM.as_millis() as i64;
+        let Some(mail) = outbox::claim_next(state.store.pool(), store::ms(now), lock_until).await? else {
+            return Ok(sent);
+        };
+        let stem = format!("{:013}-{:08}-{}", mail.created_at, mail.id, mail.kind.replace('.', "_"));
+        let result =
+            state.transport.send(&state.settings.mail_from, &mail.to_addr, &mail.subject, &mail.body, &stem).await;
+        let now_ms = store::ms(state.now());
+        match result {
+            Ok(()) => {
+                outbox::mark_sent(state.store.pool(), mail.id, now_ms).await?;
+                state.metrics.count("mypage_mail_sent_total");
+                tracing::info!(mail_id = mail.id, kind = %mail.kind, "mail delivered");
+                sent += 1;
+            }
+            Err(e) => {
+                state.metrics.count("mypage_mail_failures_total");
+                if e.permanent || mail.attempts >= MAX_ATTEMPTS {
+                    tracing::warn!(mail_id = mail.id, kind = %mail.kind, error = %e, "mail given up");
+                    outbox::mark_failed(state.store.pool(), mail.id, now_ms, &e.message).await?;
+                } else {
+                    let next = now_ms + backoff(mail.attempts).as_millis() as i64;
+                    tracing::warn!(mail_id = mail.id, kind = %mail.kind, error = %e, "mail will be retried");
+                    outbox::schedule_retry(state.store.pool(), mail.id, next, &e.message).await?;
+                }
+            }
+        }
+    }
+}
+
+/// Runs until `shutdown` fires: delivers due mail when woken or every few seconds.
+pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = deliver_due(&state).await {
+            tracing::error!(error = %e, "mail worker pass failed");
+        }
+        tokio::select! {
+            _ = state.mail_wakeup.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_thirty_seconds_and_caps_at_an_hour() {
+        assert_eq!(backoff(1), Duration::from_secs(30));
+        assert_eq!(backoff(2), Duration::from_secs(60));
+        assert_eq!(backoff(5), Duration::from_secs(480));
+        assert_eq!(backoff(8), Duration::from_secs(3600));
+        assert_eq!(backoff(50), Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,32 @@
+//! The shared application state handed to every handler, flow and worker.
+
+use std::sync::Arc;
+
+use mypage_domain::clock::Clock;
+
+use crate::config::Settings;
+use crate::hashing::PasswordHasher;
+use crate::mail::transport::Transport;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::tokens::Keys;
+
+/// Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub keys: Keys,
+    pub hasher: PasswordHasher,
+    pub metrics: Arc<Metrics>,
+    pub transport: Arc<Transport>,
+    /// Wakes the mail worker when a request has just written to the outbox.
+    pub mail_wakeup: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,70 @@
+//! `accounts`: opened My Page accounts; the login ID is the email address.
+
+use sqlx::{Any, Executor, FromRow};
+
+use super::Result;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AccountRow {
+    pub id: i64,
+    pub job_seeker_id: i64,
+    pub email: String,
+    pub privacy_version: i64,
+    pub terms_version: i64,
+    pub consented_at: i64,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+macro_rules! columns {
+    () => {
+        "id, job_seeker_id, email, privacy_version, terms_version, consented_at, created_at, disabled_at"
+    };
+}
+
+pub async fn find_by_job_seeker<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    job_seeker_id: i64,
+) -> Result<Option<AccountRow>> {
+    Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM accounts WHERE job_seeker_id = $1"))
+        .bind(job_seeker_id)
+        .fetch_optional(ex)
+        .await?)
+}
+
+pub async fn email_in_use<'e>(ex: impl Executor<'e, Database = Any>, email: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE email = $1").bind(email).fetch_one(ex).await?;
+    Ok(n > 0)
+}
+
+/// A new account with the consent it was opened under.
+#[derive(Debug)]
+pub struct NewAccount<'a> {
+    pub job_seeker_id: i64,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub privacy_version: i64,
+    pub terms_version: i64,
+    pub consented_at: i64,
+}
+
+pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewAccount<'_>, now_ms: i64) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO accounts (job_seeker_id, email, password_hash, privacy_version, terms_version, \
+         consented_at, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(new.job_seeker_id)
+    .bind(new.email)
+    .bind(new.password_hash)
+    .bind(new.privacy_version)
+    .bind(new.terms_version)
+    .bind(new.consented_at)
+    .bind(now_ms)
+    .fetch_one(ex)
+    .await?;
+    Ok(id)
+}
+
+pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(ex).await?)
+}

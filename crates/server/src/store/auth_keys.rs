@@ -1,0 +1,112 @@
+//! `auth_keys`: the 認証キー mailed during account opening (and, later, recovery). A new key voids
+//! the previous ones of the same job seeker and purpose; failures and use are guarded updates.
+
+use sqlx::{Any, Executor, FromRow};
+
+use super::Result;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AuthKeyRow {
+    pub id: i64,
+    pub purpose: String,
+    pub job_seeker_id: i64,
+    pub code_id: Option<i64>,
+    pub email: String,
+    pub key_hash: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub failed_attempts: i64,
+    pub voided_at: Option<i64>,
+    pub used_at: Option<i64>,
+}
+
+macro_rules! columns {
+    () => {
+        "id, purpose, job_seeker_id, code_id, email, key_hash, created_at, expires_at, failed_attempts, voided_at, used_at"
+    };
+}
+
+pub async fn find<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<AuthKeyRow>> {
+    Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM auth_keys WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?)
+}
+
+pub async fn void_open<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    job_seeker_id: i64,
+    purpose: &str,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE auth_keys SET voided_at = $3 WHERE job_seeker_id = $1 AND purpose = $2 \
+         AND used_at IS NULL AND voided_at IS NULL",
+    )
+    .bind(job_seeker_id)
+    .bind(purpose)
+    .bind(now_ms)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug)]
+pub struct NewAuthKey<'a> {
+    pub purpose: &'a str,
+    pub job_seeker_id: i64,
+    pub code_id: Option<i64>,
+    pub email: &'a str,
+    pub key_hash: &'a str,
+    pub expires_at: i64,
+}
+
+pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewAuthKey<'_>, now_ms: i64) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO auth_keys (purpose, job_seeker_id, code_id, email, key_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(new.purpose)
+    .bind(new.job_seeker_id)
+    .bind(new.code_id)
+    .bind(new.email)
+    .bind(new.key_hash)
+    .bind(now_ms)
+    .bind(new.expires_at)
+    .fetch_one(ex)
+    .await?;
+    Ok(id)
+}
+
+/// Counts a wrong entry; voids the key at `max_failures`. `None` if the key was not active.
+pub async fn record_failure<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: i64,
+    now_ms: i64,
+    max_failures: i64,
+) -> Result<Option<(i64, Option<i64>)>> {
+    Ok(sqlx::query_as(
+        "UPDATE auth_keys SET failed_attempts = failed_attempts + 1, \
+         voided_at = CASE WHEN failed_attempts + 1 >= $3 THEN $2 ELSE voided_at END \
+         WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL AND expires_at > $2 \
+         RETURNING failed_attempts, voided_at",
+    )
+    .bind(id)
+    .bind(now_ms)
+    .bind(max_failures)
+    .fetch_optional(ex)
+    .await?)
+}
+
+/// Marks the key used if it is still active. False when it is not (or another request won).
+pub async fn consume<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE auth_keys SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(now_ms)
+    .execute(ex)
+    .await?
+    .rows_affected()
+        == 1)
+}

@@ -1,0 +1,132 @@
+//! `outbox`: mail written in the same transaction as the state change that causes it. Workers on
+//! any node claim a row with one guarded UPDATE (the claim condition is re-checked in the outer
+//! WHERE, so two PostgreSQL workers never both win), send it, then mark it sent or schedule a
+//! retry. The body is blanked once the mail is settled: it may hold a one-time secret.
+
+use sqlx::{Any, Executor, FromRow};
+
+use super::Result;
+
+#[derive(Debug)]
+pub struct NewMail<'a> {
+    pub kind: &'a str,
+    pub to_addr: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub job_seeker_id: Option<i64>,
+}
+
+pub async fn enqueue<'e>(ex: impl Executor<'e, Database = Any>, mail: &NewMail<'_>, now_ms: i64) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (kind, to_addr, subject, body, job_seeker_id, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(mail.kind)
+    .bind(mail.to_addr)
+    .bind(mail.subject)
+    .bind(mail.body)
+    .bind(mail.job_seeker_id)
+    .bind(now_ms)
+    .fetch_one(ex)
+    .await?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ClaimedMail {
+    pub id: i64,
+    pub kind: String,
+    pub to_addr: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+    pub created_at: i64,
+}
+
+/// Claims the oldest due mail until `lock_until_ms`, counting the attempt.
+pub async fn claim_next<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    now_ms: i64,
+    lock_until_ms: i64,
+) -> Result<Option<ClaimedMail>> {
+    Ok(sqlx::query_as(
+        "UPDATE outbox SET locked_until = $2, attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
+                     AND (locked_until IS NULL OR locked_until < $1) ORDER BY id LIMIT 1) \
+         AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until < $1) \
+         RETURNING id, kind, to_addr, subject, body, attempts, created_at",
+    )
+    .bind(now_ms)
+    .bind(lock_until_ms)
+    .fetch_optional(ex)
+    .await?)
+}
+
+pub async fn mark_sent<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<()> {
+    sqlx::query("UPDATE outbox SET sent_at = $2, locked_until = NULL, body = '', last_error = NULL WHERE id = $1")
+        .bind(id)
+        .bind(now_ms)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn schedule_retry<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: i64,
+    next_attempt_ms: i64,
+    error: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE outbox SET next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1")
+        .bind(id)
+        .bind(next_attempt_ms)
+        .bind(error)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_failed<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64, error: &str) -> Result<()> {
+    sqlx::query("UPDATE outbox SET failed_at = $2, locked_until = NULL, body = '', last_error = $3 WHERE id = $1")
+        .bind(id)
+        .bind(now_ms)
+        .bind(error)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Mail not yet sent nor given up on.
+pub async fn backlog<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+        .fetch_one(ex)
+        .await?)
+}
+
+/// Mail given up on.
+pub async fn failed<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL").fetch_one(ex).await?)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct MailLogRow {
+    pub id: i64,
+    pub kind: String,
+    pub to_addr: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub sent_at: Option<i64>,
+    pub failed_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// A job seeker's mail, newest first (what staff see).
+pub async fn for_job_seeker<'e>(ex: impl Executor<'e, Database = Any>, job_seeker_id: i64) -> Result<Vec<MailLogRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, to_addr, created_at, attempts, sent_at, failed_at, last_error FROM outbox \
+         WHERE job_seeker_id = $1 ORDER BY id DESC",
+    )
+    .bind(job_seeker_id)
+    .fetch_all(ex)
+    .await?)
+}

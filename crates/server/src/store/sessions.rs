@@ -1,0 +1,81 @@
+//! `sessions`: server-side sessions. The cookie holds a random token; only its keyed hash is a key
+//! here. Expiry (idle and absolute) is checked in the query against the caller's clock.
+
+use sqlx::{Any, Executor, FromRow};
+
+use super::Result;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub csrf_token: String,
+    pub account_id: Option<i64>,
+    pub data: String,
+    pub created_at: i64,
+    pub abs_expires_at: i64,
+}
+
+#[derive(Debug)]
+pub struct NewSession<'a> {
+    pub id_hash: &'a str,
+    pub csrf_token: &'a str,
+    pub account_id: Option<i64>,
+    pub data: &'a str,
+    pub idle_expires_at: i64,
+    pub abs_expires_at: i64,
+}
+
+pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewSession<'_>, now_ms: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, csrf_token, account_id, data, created_at, last_seen_at, \
+         idle_expires_at, abs_expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
+    )
+    .bind(new.id_hash)
+    .bind(new.csrf_token)
+    .bind(new.account_id)
+    .bind(new.data)
+    .bind(now_ms)
+    .bind(new.idle_expires_at)
+    .bind(new.abs_expires_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Loads a live session and extends its idle expiry in one statement.
+pub async fn touch<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id_hash: &str,
+    now_ms: i64,
+    idle_expires_at: i64,
+) -> Result<Option<SessionRow>> {
+    Ok(sqlx::query_as(
+        "UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 \
+         WHERE id_hash = $1 AND idle_expires_at > $2 AND abs_expires_at > $2 \
+         RETURNING id_hash, csrf_token, account_id, data, created_at, abs_expires_at",
+    )
+    .bind(id_hash)
+    .bind(now_ms)
+    .bind(idle_expires_at)
+    .fetch_optional(ex)
+    .await?)
+}
+
+pub async fn save_data<'e>(ex: impl Executor<'e, Database = Any>, id_hash: &str, data: &str) -> Result<()> {
+    sqlx::query("UPDATE sessions SET data = $2 WHERE id_hash = $1").bind(id_hash).bind(data).execute(ex).await?;
+    Ok(())
+}
+
+pub async fn delete<'e>(ex: impl Executor<'e, Database = Any>, id_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(ex).await?;
+    Ok(())
+}
+
+/// Removes expired sessions; returns how many.
+pub async fn purge_expired<'e>(ex: impl Executor<'e, Database = Any>, now_ms: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE idle_expires_at <= $1 OR abs_expires_at <= $1")
+        .bind(now_ms)
+        .execute(ex)
+        .await?
+        .rows_affected())
+}

@@ -1,0 +1,158 @@
+//! 「求職者マイページ利用規約確認」: each checkbox can be ticked only after its document was opened,
+//! and the server refuses a post that skips opening them.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::Steps;
+use crate::flows::opening::{self, Consent, DocumentKind};
+use crate::i18n::{Catalog, Lang, catalog};
+use crate::state::AppState;
+use crate::store;
+use crate::web::error::AppError;
+use crate::web::form::Form;
+use crate::web::page::{self, Errors};
+use crate::web::session;
+
+#[derive(Template)]
+#[template(path = "opening/consent.html")]
+struct ConsentPage<'a> {
+    t: &'a Catalog,
+    steps: Steps,
+    csrf: String,
+    privacy_version_label: String,
+    terms_version_label: String,
+    privacy_opened: bool,
+    terms_opened: bool,
+    privacy_checked: bool,
+    terms_checked: bool,
+    errors: Errors,
+}
+
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let (session, cookie) = session::load_or_start(&state, &headers).await?;
+    let privacy = opening::current_document(&state, DocumentKind::Privacy).await?;
+    let terms = opening::current_document(&state, DocumentKind::Terms).await?;
+    let page = ConsentPage {
+        t: catalog(Lang::Ja),
+        steps: Steps { current: 1 },
+        privacy_opened: session.data.has_opened(DocumentKind::Privacy, privacy.version),
+        terms_opened: session.data.has_opened(DocumentKind::Terms, terms.version),
+        privacy_checked: session.data.consent.is_some(),
+        terms_checked: session.data.consent.is_some(),
+        csrf: session.csrf,
+        privacy_version_label: version_label(privacy.version),
+        terms_version_label: version_label(terms.version),
+        errors: Errors::default(),
+    };
+    Ok(page::with_cookie(page::html(page.render()?, false), cookie))
+}
+
+#[derive(Deserialize)]
+pub struct DocumentQuery {
+    #[serde(default)]
+    partial: Option<String>,
+}
+
+fn version_label(version: i64) -> String {
+    catalog(Lang::Ja).fmt("opening.consent.version", &[("version", &version.to_string())])
+}
+
+#[derive(Template)]
+#[template(path = "opening/document.html")]
+struct DocumentPage<'a> {
+    t: &'a Catalog,
+    title: String,
+    version: i64,
+    version_label: String,
+    paragraphs: Vec<String>,
+}
+
+/// The same document without the page around it, for the dialog the script opens.
+#[derive(Template)]
+#[template(path = "opening/document_partial.html")]
+struct DocumentPartial {
+    version: i64,
+    title: String,
+    version_label: String,
+    paragraphs: Vec<String>,
+}
+
+/// Shows a document and records in the session that this browser opened this version.
+pub async fn document(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    Query(query): Query<DocumentQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let kind = DocumentKind::parse(&kind).ok_or(AppError::NotFound)?;
+    let doc = opening::current_document(&state, kind).await?;
+    let (mut session, cookie) = session::load_or_start(&state, &headers).await?;
+    session.data.mark_opened(kind, doc.version);
+    session.save(&state).await?;
+    let paragraphs = doc.body.split("\n\n").map(str::to_owned).collect();
+    let version_label = version_label(doc.version);
+    let body = if query.partial.is_some() {
+        DocumentPartial { version: doc.version, title: doc.title, version_label, paragraphs }.render()?
+    } else {
+        DocumentPage { t: catalog(Lang::Ja), title: doc.title, version: doc.version, version_label, paragraphs }
+            .render()?
+    };
+    Ok(page::with_cookie(page::html(body, false), cookie))
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    agree_privacy: Option<String>,
+    #[serde(default)]
+    agree_terms: Option<String>,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ConsentForm>,
+) -> Result<Response, AppError> {
+    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
+    let t = catalog(Lang::Ja);
+    let privacy = opening::current_document(&state, DocumentKind::Privacy).await?;
+    let terms = opening::current_document(&state, DocumentKind::Terms).await?;
+    let privacy_opened = session.data.has_opened(DocumentKind::Privacy, privacy.version);
+    let terms_opened = session.data.has_opened(DocumentKind::Terms, terms.version);
+    let mut errors = Errors::default();
+    if !privacy_opened {
+        errors.add("agree_privacy", t.get("opening.consent.error.privacy_not_opened"));
+    } else if form.agree_privacy.is_none() {
+        errors.add("agree_privacy", t.get("opening.consent.error.privacy_not_agreed"));
+    }
+    if !terms_opened {
+        errors.add("agree_terms", t.get("opening.consent.error.terms_not_opened"));
+    } else if form.agree_terms.is_none() {
+        errors.add("agree_terms", t.get("opening.consent.error.terms_not_agreed"));
+    }
+    if !errors.is_empty() {
+        let page = ConsentPage {
+            t,
+            steps: Steps { current: 1 },
+            csrf: session.csrf,
+            privacy_version_label: version_label(privacy.version),
+            terms_version_label: version_label(terms.version),
+            privacy_opened,
+            terms_opened,
+            privacy_checked: privacy_opened && form.agree_privacy.is_some(),
+            terms_checked: terms_opened && form.agree_terms.is_some(),
+            errors,
+        };
+        return Ok(page::html(page.render()?, true));
+    }
+    session.data.consent =
+        Some(Consent { privacy_version: privacy.version, terms_version: terms.version, at_ms: store::ms(state.now()) });
+    session.save(&state).await?;
+    Ok(page::see_other("/opening/apply"))
+}

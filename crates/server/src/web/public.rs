@@ -1,0 +1,78 @@
+//! Pages and endpoints outside any flow: the top page, self-hosted assets, health and metrics.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::error::AppError;
+use super::page;
+use crate::i18n::{Catalog, Lang, catalog};
+use crate::state::AppState;
+use crate::store::outbox;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(top))
+        .route("/static/{file}", get(asset))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+#[derive(Template)]
+#[template(path = "top.html")]
+struct TopPage<'a> {
+    t: &'a Catalog,
+}
+
+async fn top() -> Result<Response, AppError> {
+    Ok(page::html(TopPage { t: catalog(Lang::Ja) }.render()?, false))
+}
+
+/// Assets are compiled in: the binary is the whole deployment.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
+    ("consent.js", "text/javascript; charset=utf-8", include_str!("../../static/consent.js")),
+    ("password.js", "text/javascript; charset=utf-8", include_str!("../../static/password.js")),
+];
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, body)) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => AppError::NotFound.into_response(),
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.store.ping().await {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
+    let backlog = outbox::backlog(state.store.pool()).await?;
+    let failed = outbox::failed(state.store.pool()).await?;
+    let depth = i64::try_from(state.hasher.depth()).unwrap_or(i64::MAX);
+    let body = state.metrics.render(&[
+        ("mypage_outbox_backlog", "Mails waiting to be delivered.", backlog),
+        ("mypage_outbox_failed", "Mails given up on.", failed),
+        ("mypage_hash_queue_depth", "Password hashes running or waiting.", depth),
+    ]);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
+}

@@ -1,0 +1,138 @@
+//! Server-side sessions. The cookie carries a random token; the database keeps only its keyed
+//! hash, the CSRF token and the flow state. Idle timeout 30 minutes, absolute 12 hours.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use super::error::AppError;
+use crate::flows::opening::{Consent, DocumentKind, PendingOpening};
+use crate::state::AppState;
+use crate::store::{self, sessions};
+use crate::tokens::{self, Purpose};
+
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+pub const ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(12 * 3600);
+
+/// What a browser's session remembers between the steps of a flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowData {
+    /// Documents (and their versions) this browser has opened on the consent step.
+    #[serde(default)]
+    pub opened: Vec<(DocumentKind, i64)>,
+    #[serde(default)]
+    pub consent: Option<Consent>,
+    #[serde(default)]
+    pub pending: Option<PendingOpening>,
+    /// Set when this browser just opened an account, for the completion page.
+    #[serde(default)]
+    pub just_opened: bool,
+}
+
+impl FlowData {
+    pub fn has_opened(&self, kind: DocumentKind, version: i64) -> bool {
+        self.opened.contains(&(kind, version))
+    }
+    pub fn mark_opened(&mut self, kind: DocumentKind, version: i64) {
+        if !self.has_opened(kind, version) {
+            self.opened.push((kind, version));
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Session {
+    id_hash: String,
+    pub csrf: String,
+    pub account_id: Option<i64>,
+    pub data: FlowData,
+}
+
+/// `__Host-` requires `Secure`, which browsers honour on https and on loopback hosts only.
+fn cookie_name(state: &AppState) -> &'static str {
+    if state.settings.base_url.secure_cookies() { "__Host-mypage" } else { "mypage" }
+}
+
+fn token_from(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| v.len() == 43)
+}
+
+fn set_cookie(state: &AppState, token: &str) -> Result<HeaderValue, AppError> {
+    let secure = if state.settings.base_url.secure_cookies() { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie_name(state)))
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// The browser's live session, if it has one.
+pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, AppError> {
+    let Some(token) = token_from(headers, cookie_name(state)) else { return Ok(None) };
+    let now = state.now();
+    let id_hash = state.keys.hash(Purpose::Session, &token);
+    let idle = store::ms(now) + IDLE_TIMEOUT.as_millis() as i64;
+    let Some(row) = sessions::touch(state.store.pool(), &id_hash, store::ms(now), idle).await? else {
+        return Ok(None);
+    };
+    // A session from an older release whose data no longer parses starts its flow again.
+    let data = serde_json::from_str(&row.data).unwrap_or_default();
+    Ok(Some(Session { id_hash: row.id_hash, csrf: row.csrf_token, account_id: row.account_id, data }))
+}
+
+/// A new session; the returned header sets its cookie.
+pub async fn start(state: &AppState, data: FlowData) -> Result<(Session, HeaderValue), AppError> {
+    let token = tokens::random_token().map_err(|e| AppError::Internal(e.to_string()))?;
+    let csrf = tokens::random_token().map_err(|e| AppError::Internal(e.to_string()))?;
+    let now = store::ms(state.now());
+    let id_hash = state.keys.hash(Purpose::Session, &token);
+    let json = serde_json::to_string(&data).map_err(|e| AppError::Internal(e.to_string()))?;
+    let new = sessions::NewSession {
+        id_hash: &id_hash,
+        csrf_token: &csrf,
+        account_id: None,
+        data: &json,
+        idle_expires_at: now + IDLE_TIMEOUT.as_millis() as i64,
+        abs_expires_at: now + ABSOLUTE_TIMEOUT.as_millis() as i64,
+    };
+    sessions::insert(state.store.pool(), &new, now).await?;
+    Ok((Session { id_hash, csrf, account_id: None, data }, set_cookie(state, &token)?))
+}
+
+/// The live session, or a new one (with the cookie to set).
+pub async fn load_or_start(state: &AppState, headers: &HeaderMap) -> Result<(Session, Option<HeaderValue>), AppError> {
+    match load(state, headers).await? {
+        Some(session) => Ok((session, None)),
+        None => {
+            let (session, cookie) = start(state, FlowData::default()).await?;
+            Ok((session, Some(cookie)))
+        }
+    }
+}
+
+/// The session of a form post, with its CSRF token checked. A post without a live session
+/// (expired, or cookies blocked) gets the "session expired" page.
+pub async fn for_post(state: &AppState, headers: &HeaderMap, submitted_csrf: &str) -> Result<Session, AppError> {
+    let session = load(state, headers).await?.ok_or(AppError::SessionExpired)?;
+    if bool::from(session.csrf.as_bytes().ct_eq(submitted_csrf.as_bytes())) {
+        Ok(session)
+    } else {
+        tracing::warn!("form post with a wrong CSRF token refused");
+        Err(AppError::Forbidden)
+    }
+}
+
+impl Session {
+    pub async fn save(&self, state: &AppState) -> Result<(), AppError> {
+        let json = serde_json::to_string(&self.data).map_err(|e| AppError::Internal(e.to_string()))?;
+        sessions::save_data(state.store.pool(), &self.id_hash, &json).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,146 @@
+//! A browser-like HTTP client: its own cookie jar, redirects not followed (so tests see the 303),
+//! and helpers that read what a page shows.
+
+use reqwest::redirect::Policy;
+
+pub struct Browser {
+    client: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    pub base: String,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the hidden CSRF field.
+    pub fn csrf(&self) -> String {
+        self.input_value("csrf").unwrap_or_else(|| panic!("no csrf field in:\n{}", self.body))
+    }
+
+    /// The `value` attribute of the input named `name`.
+    pub fn input_value(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\"");
+        let at = self.body.find(&marker)?;
+        let tag_start = self.body[..at].rfind('<')?;
+        let tag_end = at + self.body[at..].find('>')?;
+        let tag = &self.body[tag_start..tag_end];
+        let v = tag.find("value=\"")? + 7;
+        Some(html_unescape(&tag[v..v + tag[v..].find('"')?]))
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, text: &str) {
+        assert!(self.body.contains(text), "expected {text:?} in page (status {}):\n{}", self.status, self.body);
+    }
+
+    #[track_caller]
+    pub fn assert_redirect(&self, to: &str) {
+        assert_eq!((self.status, self.location.as_deref()), (303, Some(to)), "{}", self.body);
+    }
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder().cookie_provider(jar.clone()).redirect(Policy::none()).build().unwrap();
+        Self { client, jar, base: base.to_owned() }
+    }
+
+    /// The `Cookie` header this browser sends (to replay a session elsewhere).
+    pub fn cookie_header(&self) -> String {
+        use reqwest::cookie::CookieStore as _;
+        let url = self.base.parse().unwrap();
+        self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    }
+
+    async fn read(response: reqwest::Response) -> Page {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let location = headers.get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = response.text().await.unwrap_or_default();
+        Page { status, location, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        Self::read(self.client.post(format!("{}{path}", self.base)).form(form).send().await.unwrap()).await
+    }
+
+    /// Posts a raw body with the given content type (for malformed input).
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Page {
+        let request = self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    pub async fn post_with_headers(&self, path: &str, headers: &[(&str, &str)], form: &[(&str, &str)]) -> Page {
+        let mut request = self.client.post(format!("{}{path}", self.base)).form(form);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    /// Opens both documents and consents; ends on the information-entry step.
+    pub async fn consent(&self) {
+        let page = self.get("/opening/consent").await;
+        assert_eq!(page.status, 200);
+        self.get("/opening/documents/privacy").await;
+        self.get("/opening/documents/terms").await;
+        let done = self
+            .post("/opening/consent", &[("csrf", &page.csrf()), ("agree_privacy", "yes"), ("agree_terms", "yes")])
+            .await;
+        done.assert_redirect("/opening/apply");
+    }
+
+    /// Submits 「必要な情報の入力」.
+    pub async fn apply(&self, email: &str, number: &str, birth: (&str, &str, &str), code: &str) -> Page {
+        let form = self.get("/opening/apply").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        self.post(
+            "/opening/apply",
+            &[
+                ("csrf", &form.csrf()),
+                ("email", email),
+                ("job_seeker_number", number),
+                ("birth_year", birth.0),
+                ("birth_month", birth.1),
+                ("birth_day", birth.2),
+                ("code", code),
+            ],
+        )
+        .await
+    }
+
+    /// Submits 「パスワード登録」.
+    pub async fn register_password(&self, password: &str, confirmation: &str, key: &str) -> Page {
+        let form = self.get("/opening/password").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        self.post(
+            "/opening/password",
+            &[
+                ("csrf", &form.csrf()),
+                ("password", password),
+                ("password_confirmation", confirmation),
+                ("auth_key", key),
+            ],
+        )
+        .await
+    }
+}

@@ -1,0 +1,12 @@
+//! The integration suite: the real app over HTTP, each test on SQLite and on PostgreSQL, with a
+//! fixed advanceable clock and a real SMTP server started by the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)]
+
+mod helpers;
+
+mod bad_input;
+mod cli;
+mod concurrency;
+mod mail;
+mod opening;
+mod platform;

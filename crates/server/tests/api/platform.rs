@@ -1,0 +1,45 @@
+//! Security headers, cookies, health, readiness and metrics.
+
+use crate::both_databases;
+use crate::helpers::TestApp;
+
+async fn pages_carry_the_security_headers_and_personal_pages_are_not_cached(app: &TestApp) {
+    let browser = app.browser();
+    let page = browser.get("/opening/consent").await;
+    let h = |name: &str| page.headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    assert!(h("content-security-policy").contains("script-src 'self'"));
+    assert!(h("content-security-policy").contains("frame-ancestors 'none'"));
+    assert!(!h("content-security-policy").contains("unsafe-inline"));
+    assert_eq!(h("x-content-type-options"), "nosniff");
+    assert_eq!(h("referrer-policy"), "same-origin");
+    assert_eq!(h("cache-control"), "no-store");
+    assert!(h("strict-transport-security").is_empty(), "no HSTS over plain http");
+    let cookie = h("set-cookie");
+    assert!(cookie.starts_with("__Host-mypage="), "{cookie}");
+    for attr in ["Path=/", "HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    assert!(!page.body.contains("<script>"), "no inline script");
+    let css = browser.get("/static/app.css").await;
+    assert_eq!(css.status, 200);
+    assert!(css.headers.get("cache-control").unwrap().to_str().unwrap().contains("max-age"));
+    let missing = browser.get("/no/such/page").await;
+    assert_eq!(missing.status, 404);
+    missing.assert_contains("ページが見つかりません");
+}
+both_databases!(pages_carry_the_security_headers_and_personal_pages_are_not_cached);
+
+async fn health_readiness_and_metrics_answer(app: &TestApp) {
+    let browser = app.browser();
+    assert_eq!(browser.get("/healthz").await.status, 200);
+    assert_eq!(browser.get("/readyz").await.status, 200);
+    browser.get("/").await;
+    let metrics = browser.get("/metrics").await;
+    metrics.assert_contains("mypage_http_requests_total{route=\"/\",method=\"GET\",status=\"200\"} 1");
+    metrics.assert_contains("mypage_http_request_duration_seconds_count{route=\"/\"} 1");
+    metrics.assert_contains("mypage_outbox_backlog 0");
+    metrics.assert_contains("mypage_hash_queue_depth 0");
+    app.state.store.close().await;
+    assert_eq!(browser.get("/readyz").await.status, 503);
+}
+both_databases!(health_readiness_and_metrics_answer);

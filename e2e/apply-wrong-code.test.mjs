@@ -25,7 +25,7 @@ function wrongCode(code) {
   return `${first}${plain.slice(1, 5)}-${plain.slice(5)}`;
 }
 
-test('a wrong account creation code shows the error summary and 9 remaining tries, keeps what was typed and empties the code', async (t) => {
+test('a wrong account creation code shows the error summary and 9 remaining tries, keeps what was typed and empties the code', { timeout: 60_000 }, async (t) => {
   const context = await browser.newContext(DESKTOP);
   t.after(() => context.close());
   const problems = await guardContext(context);

@@ -20,7 +20,7 @@ after(async () => {
   await demo?.stop();
 });
 
-test('a job seeker opens MyPage on a desktop browser with JavaScript off, reading the document pages', async (t) => {
+test('a job seeker opens MyPage on a desktop browser with JavaScript off, reading the document pages', { timeout: 60_000 }, async (t) => {
   const context = await browser.newContext({ ...DESKTOP, javaScriptEnabled: false });
   t.after(() => context.close());
   const problems = await guardContext(context);

@@ -23,7 +23,7 @@ after(async () => {
   await demo?.stop();
 });
 
-test('a job seeker opens MyPage on a phone with JavaScript, reading both documents in a dialog', async (t) => {
+test('a job seeker opens MyPage on a phone with JavaScript, reading both documents in a dialog', { timeout: 60_000 }, async (t) => {
   const context = await browser.newContext(PHONE);
   t.after(() => context.close());
   const problems = await guardContext(context);
@@ -103,4 +103,24 @@ test('a job seeker opens MyPage on a phone with JavaScript, reading both documen
   assert.equal(await page.getByRole('link', { name: TEXT.toLogin, exact: true }).getAttribute('href'), '/login');
 
   assert.deepEqual(problems, []);
+});
+
+// Known bug: showModal() focuses the first focusable element of the dialog, which is the 「閉じる」
+// button at the end, so on a phone the document opens scrolled to its bottom and the reader sees
+// neither its title nor its beginning. Remove `todo` once it is fixed.
+test('on a phone the document dialog opens at the top of the document', {
+  timeout: 60_000,
+  todo: 'the dialog opens scrolled to 「閉じる」 at the bottom (focus lands on the button)',
+}, async (t) => {
+  const context = await browser.newContext(PHONE);
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(`${demo.url}/opening/consent`);
+  await page.getByRole('link', { name: TEXT.privacyLink, exact: true }).click();
+  const shown = page.getByRole('dialog', { name: 'プライバシーポリシー' });
+  await shown.waitFor({ state: 'visible' });
+  const title = shown.getByRole('heading', { level: 1, name: 'プライバシーポリシー' });
+  const [dialogBox, titleBox] = [await shown.boundingBox(), await title.boundingBox()];
+  assert.ok(titleBox.y >= dialogBox.y && titleBox.y + titleBox.height <= dialogBox.y + dialogBox.height,
+    `the title is out of view: dialog y=${dialogBox.y}..${dialogBox.y + dialogBox.height}, title y=${titleBox.y} (dialog scrollTop ${await shown.evaluate((d) => d.scrollTop)})`);
 });

@@ -34,11 +34,18 @@ export const DESKTOP = {
 
 // Servers started by this process, killed on exit even if a test or hook blew up.
 const running = new Set();
-process.on('exit', () => {
+function killAll() {
   for (const child of running) {
     try { child.kill('SIGKILL'); } catch { /* already gone */ }
   }
-});
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
 
 async function freePort() {
   return new Promise((resolve, reject) => {

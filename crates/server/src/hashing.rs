@@ -26,6 +26,8 @@ pub struct PasswordHasher {
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
     capacity: usize,
+    /// Requests refused because the queue was full (for `/metrics`).
+    refused: Arc<std::sync::atomic::AtomicU64>,
     /// Verified against when an account does not exist, so both cases cost the same time.
     dummy_hash: Arc<str>,
 }
@@ -38,6 +40,7 @@ impl PasswordHasher {
             running: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(Semaphore::new(workers + queue)),
             capacity: workers + queue,
+            refused: Arc::default(),
             dummy_hash: dummy_hash.into(),
         })
     }
@@ -47,11 +50,19 @@ impl PasswordHasher {
         self.capacity - self.admitted.available_permits()
     }
 
+    /// Requests refused so far because the queue was full.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        let _admitted = self.admitted.clone().try_acquire_owned().map_err(|_| HashError::Busy)?;
+        let _admitted = self.admitted.clone().try_acquire_owned().map_err(|_| {
+            self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            HashError::Busy
+        })?;
         let running = self.running.clone().acquire_owned().await.map_err(|_| HashError::Busy)?;
         tokio::task::spawn_blocking(move || {
             let _running = running;

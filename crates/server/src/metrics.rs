@@ -34,9 +34,10 @@ pub const EVENTS: &[(&str, &str)] = &[
     ("mypage_code_failures_total", "Wrong account creation code entries counted against a code."),
     ("mypage_codes_voided_total", "Account creation codes voided by wrong entries."),
     ("mypage_auth_key_failures_total", "Wrong auth key entries."),
+    ("mypage_logins_total", "Successful logins."),
+    ("mypage_login_failures_total", "Failed login steps (password or one-time password)."),
     ("mypage_mail_sent_total", "Mails delivered to the transport."),
     ("mypage_mail_failures_total", "Mail delivery attempts that failed."),
-    ("mypage_hash_busy_total", "Requests refused because the password hashing queue was full."),
 ];
 
 impl Metrics {

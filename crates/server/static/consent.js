@@ -22,6 +22,13 @@
           body.replaceChildren();
           if (article) body.appendChild(document.importNode(article, true));
           dialog.showModal();
+          // Start reading at the top: showModal() focuses the close button at the bottom.
+          var heading = body.querySelector("h1, h2");
+          if (heading) {
+            heading.setAttribute("tabindex", "-1");
+            heading.focus();
+          }
+          dialog.scrollTop = 0;
           var box = document.getElementById(link.getAttribute("data-checkbox"));
           if (box) {
             box.disabled = false;

@@ -1,9 +1,12 @@
 //! Use cases. Each is one decision from the domain rules, one store transaction, and the mail
 //! that the change causes, written to the outbox in that same transaction.
 
+pub mod auth_key;
 pub mod codes;
 pub mod limits;
+pub mod login;
 pub mod opening;
+pub mod recovery;
 pub mod registry;
 
 use crate::hashing::HashError;

@@ -13,15 +13,13 @@ use mypage_domain::six_digits::SixDigitCode;
 use serde::{Deserialize, Serialize};
 
 use super::FlowError;
+use super::auth_key::{self, KeyCheck, KeyPurpose};
 use super::limits::{APPLY_FAILURES_PER_CLIENT, AUTH_KEY_RESEND_COOLDOWN, AUTH_KEY_SENDS, BIRTH_DATE_MISMATCHES};
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
 use crate::store::{self, accounts, audit, auth_keys, codes, documents, job_seekers};
-use crate::tokens::{self, Purpose};
-
-/// Wrong auth key entries that void the key.
-pub const AUTH_KEY_MAX_FAILURES: i64 = 5;
+use crate::tokens::Purpose;
 
 /// The versions of the documents a job seeker agreed to, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,8 +141,12 @@ pub async fn apply(state: &AppState, app: &Application, client: &str, lang: Lang
     if AUTH_KEY_SENDS.exceeded(state, &seeker.id.to_string()).await? {
         return Ok(ApplyOutcome::SendLimited);
     }
-    let pending = send_auth_key(state, seeker.id, Some(code.id), &app.email, client, lang).await?;
-    Ok(ApplyOutcome::KeySent(pending))
+    let sent = auth_key::send(state, seeker.id, Some(code.id), &app.email, KeyPurpose::Open, client, lang).await?;
+    Ok(ApplyOutcome::KeySent(PendingOpening {
+        auth_key_id: sent,
+        job_seeker_id: seeker.id,
+        email: app.email.as_str().to_owned(),
+    }))
 }
 
 fn code_record(code: &codes::CodeRow) -> Result<CodeRecord, FlowError> {
@@ -195,54 +197,6 @@ async fn record_code_failure(
     Ok(outcome)
 }
 
-/// Creates a new auth key (voiding earlier ones) and writes its mail in one transaction. When the
-/// address is already another account's login ID, the mail says so instead and carries no key;
-/// the screen shows the same thing either way.
-async fn send_auth_key(
-    state: &AppState,
-    job_seeker_id: i64,
-    code_id: Option<i64>,
-    email: &Email,
-    client: &str,
-    lang: Lang,
-) -> Result<PendingOpening, FlowError> {
-    let key = tokens::random_six_digits()?;
-    let now = state.now();
-    let ttl = state.settings.auth_key_ttl;
-    let expires_at = now + ttl;
-    let t = crate::i18n::catalog(lang);
-    let base_url = state.settings.base_url.as_str();
-    let mut tx = state.store.begin_write().await?;
-    auth_keys::void_open(&mut *tx, job_seeker_id, "open", store::ms(now)).await?;
-    let new = auth_keys::NewAuthKey {
-        purpose: "open",
-        job_seeker_id,
-        code_id,
-        email: email.as_str(),
-        key_hash: &state.keys.hash(Purpose::AuthKey, key.as_str()),
-        expires_at: store::ms(expires_at),
-    };
-    let auth_key_id = auth_keys::insert(&mut *tx, &new, store::ms(now)).await?;
-    let message = if accounts::email_in_use(&mut *tx, email.as_str()).await? {
-        Message::AddressInUseV1
-    } else {
-        Message::AuthKeyV1 { key: &key, expires_at, ttl_minutes: ttl.as_secs() / 60 }
-    };
-    mail::enqueue(&mut tx, t, base_url, email.as_str(), Some(job_seeker_id), &message, now).await?;
-    store::attempts::record(&mut *tx, AUTH_KEY_SENDS.scope, &job_seeker_id.to_string(), store::ms(now)).await?;
-    let event = audit::Event {
-        actor: "system",
-        kind: "auth_key.sent",
-        job_seeker_id: Some(job_seeker_id),
-        detail: message.kind(),
-        client_addr: Some(client),
-    };
-    audit::record(&mut *tx, &event, store::ms(now)).await?;
-    tx.commit().await?;
-    state.mail_wakeup.notify_one();
-    Ok(PendingOpening { auth_key_id, job_seeker_id, email: email.as_str().to_owned() })
-}
-
 #[derive(Debug, PartialEq, Eq)]
 pub enum ResendOutcome {
     Sent(PendingOpening),
@@ -277,8 +231,9 @@ pub async fn resend(
     };
     let email =
         Email::parse(&pending.email).map_err(|e| FlowError::Store(store::StoreError::Corrupt(e.to_string())))?;
-    let pending = send_auth_key(state, pending.job_seeker_id, key.code_id, &email, client, lang).await?;
-    Ok(ResendOutcome::Sent(pending))
+    let sent =
+        auth_key::send(state, pending.job_seeker_id, key.code_id, &email, KeyPurpose::Open, client, lang).await?;
+    Ok(ResendOutcome::Sent(PendingOpening { auth_key_id: sent, ..pending.clone() }))
 }
 
 /// Checks a new password against the policy, with the job seeker's own data as context.
@@ -288,10 +243,25 @@ pub async fn check_password(
     password: Secret,
     confirmation: &Secret,
 ) -> Result<Result<NewPassword, Vec<PasswordRule>>, FlowError> {
-    let seeker = job_seekers::find(state.store.pool(), pending.job_seeker_id).await?;
+    password_policy(state, Some(pending.job_seeker_id), &pending.email, password, confirmation).await
+}
+
+/// The password policy with the job seeker's email, 求職番号 and birth date as context (a
+/// password must not contain them).
+pub async fn password_policy(
+    state: &AppState,
+    job_seeker_id: Option<i64>,
+    email: &str,
+    password: Secret,
+    confirmation: &Secret,
+) -> Result<Result<NewPassword, Vec<PasswordRule>>, FlowError> {
+    let seeker = match job_seeker_id {
+        Some(id) => job_seekers::find(state.store.pool(), id).await?,
+        None => None,
+    };
     let number = seeker.as_ref().and_then(|s| JobSeekerNumber::parse(&s.number).ok());
     let birth_date = seeker.as_ref().and_then(|s| BirthDate::from_iso(&s.birth_date).ok());
-    let email = Email::parse(&pending.email).ok();
+    let email = Email::parse(email).ok();
     let context = PasswordContext { email: email.as_ref(), number: number.as_ref(), birth_date: birth_date.as_ref() };
     Ok(NewPassword::parse(password, confirmation, &context))
 }
@@ -325,30 +295,13 @@ pub async fn complete(
     client: &str,
     lang: Lang,
 ) -> Result<CompleteOutcome, FlowError> {
-    let now = state.now();
-    let Some(row) = auth_keys::find(state.store.pool(), pending.auth_key_id).await? else {
-        return Ok(CompleteOutcome::KeyVoid);
+    let row = match auth_key::check(state, pending.auth_key_id, key).await? {
+        KeyCheck::Valid(row) => row,
+        KeyCheck::Wrong { remaining } => return Ok(CompleteOutcome::WrongKey { remaining }),
+        KeyCheck::Void => return Ok(CompleteOutcome::KeyVoid),
+        KeyCheck::Expired => return Ok(CompleteOutcome::KeyExpired),
+        KeyCheck::Used => return Ok(CompleteOutcome::AlreadyOpened),
     };
-    if row.used_at.is_some() {
-        return Ok(CompleteOutcome::AlreadyOpened);
-    }
-    if row.voided_at.is_some() {
-        return Ok(CompleteOutcome::KeyVoid);
-    }
-    if store::ms(now) >= row.expires_at {
-        return Ok(CompleteOutcome::KeyExpired);
-    }
-    if !state.keys.verify(Purpose::AuthKey, key.as_str(), &row.key_hash) {
-        state.metrics.count("mypage_auth_key_failures_total");
-        return Ok(
-            match auth_keys::record_failure(state.store.pool(), row.id, store::ms(now), AUTH_KEY_MAX_FAILURES).await? {
-                Some((_, Some(_))) | None => CompleteOutcome::KeyVoid,
-                Some((failed, None)) => {
-                    CompleteOutcome::WrongKey { remaining: u32::try_from(AUTH_KEY_MAX_FAILURES - failed).unwrap_or(0) }
-                }
-            },
-        );
-    }
     let password_hash = state.hasher.hash(password.secret()).await?;
     let now = state.now();
     let mut tx = state.store.begin_write().await?;

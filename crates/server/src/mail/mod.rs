@@ -17,6 +17,14 @@ use crate::store::{self, outbox::NewMail};
 pub enum Message<'a> {
     /// The 認証キー for opening an account.
     AuthKeyV1 { key: &'a SixDigitCode, expires_at: Timestamp, ttl_minutes: u64 },
+    /// The 認証キー for resetting a forgotten password (or opening via recovery, SPEC §3.9).
+    RecoveryKeyV1 { key: &'a SixDigitCode, expires_at: Timestamp, ttl_minutes: u64 },
+    /// The ワンタイムパスワード of a login.
+    OneTimePasswordV1 { otp: &'a SixDigitCode, expires_at: Timestamp, ttl_minutes: u64 },
+    /// Password login is locked after repeated failures.
+    LoginLockedV1 { until: Timestamp },
+    /// The password was reset through recovery.
+    PasswordResetV1,
     /// Someone tried to open an account with an address that is already a login ID.
     AddressInUseV1,
     /// The account is open.
@@ -27,6 +35,10 @@ impl Message<'_> {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::AuthKeyV1 { .. } => "auth_key.v1",
+            Self::RecoveryKeyV1 { .. } => "recovery_key.v1",
+            Self::OneTimePasswordV1 { .. } => "one_time_password.v1",
+            Self::LoginLockedV1 { .. } => "login_locked.v1",
+            Self::PasswordResetV1 => "password_reset.v1",
             Self::AddressInUseV1 => "address_in_use.v1",
             Self::AccountOpenedV1 => "account_opened.v1",
         }
@@ -46,6 +58,39 @@ impl Message<'_> {
                         ("expires", &jst::format_ja_datetime(*expires_at)),
                     ],
                 ),
+            ),
+            Self::RecoveryKeyV1 { key, expires_at, ttl_minutes } => (
+                t.get("mail.recovery_key.subject"),
+                t.fmt(
+                    "mail.recovery_key.body",
+                    &[
+                        ("key", key.as_str()),
+                        ("minutes", &ttl_minutes.to_string()),
+                        ("expires", &jst::format_ja_datetime(*expires_at)),
+                    ],
+                ),
+            ),
+            Self::OneTimePasswordV1 { otp, expires_at, ttl_minutes } => (
+                t.get("mail.otp.subject"),
+                t.fmt(
+                    "mail.otp.body",
+                    &[
+                        ("otp", otp.as_str()),
+                        ("minutes", &ttl_minutes.to_string()),
+                        ("expires", &jst::format_ja_datetime(*expires_at)),
+                    ],
+                ),
+            ),
+            Self::LoginLockedV1 { until } => (
+                t.get("mail.login_locked.subject"),
+                t.fmt(
+                    "mail.login_locked.body",
+                    &[("until", &jst::format_ja_datetime(*until)), ("forgot_url", &format!("{base_url}/login/forgot"))],
+                ),
+            ),
+            Self::PasswordResetV1 => (
+                t.get("mail.password_reset.subject"),
+                t.fmt("mail.password_reset.body", &[("login_url", &format!("{base_url}/login"))]),
             ),
             Self::AddressInUseV1 => (
                 t.get("mail.address_in_use.subject"),

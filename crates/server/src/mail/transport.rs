@@ -76,10 +76,12 @@ impl Transport {
             .map_err(|e| SendError::permanent(format!("cannot build message: {e}")))?;
         match self {
             Self::File(dir) => {
+                // Written under a temporary name and renamed, so a reader never sees half a mail.
                 let path = dir.join(format!("{stem}.eml"));
-                tokio::fs::write(&path, message.formatted())
-                    .await
-                    .map_err(|e| SendError::transient(format!("cannot write {}: {e}", path.display())))?;
+                let partial = dir.join(format!(".{stem}.eml.partial"));
+                let io = |e: std::io::Error| SendError::transient(format!("cannot write {}: {e}", path.display()));
+                tokio::fs::write(&partial, message.formatted()).await.map_err(io)?;
+                tokio::fs::rename(&partial, &path).await.map_err(io)?;
                 tracing::info!(file = %path.display(), "mail written");
                 Ok(())
             }

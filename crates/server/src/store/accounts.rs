@@ -32,6 +32,20 @@ pub async fn find_by_job_seeker<'e>(
         .await?)
 }
 
+pub async fn find<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<AccountRow>> {
+    Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM accounts WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?)
+}
+
+pub async fn find_by_email<'e>(ex: impl Executor<'e, Database = Any>, email: &str) -> Result<Option<AccountRow>> {
+    Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM accounts WHERE email = $1"))
+        .bind(email)
+        .fetch_optional(ex)
+        .await?)
+}
+
 pub async fn email_in_use<'e>(ex: impl Executor<'e, Database = Any>, email: &str) -> Result<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE email = $1").bind(email).fetch_one(ex).await?;
     Ok(n > 0)

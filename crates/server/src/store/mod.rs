@@ -12,6 +12,7 @@ pub mod auth_keys;
 pub mod codes;
 pub mod documents;
 pub mod job_seekers;
+pub mod login;
 pub mod offices;
 pub mod outbox;
 pub mod sessions;

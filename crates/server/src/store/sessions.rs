@@ -79,3 +79,8 @@ pub async fn purge_expired<'e>(ex: impl Executor<'e, Database = Any>, now_ms: i6
         .await?
         .rows_affected())
 }
+
+/// Ends every session of an account (password reset or change, disabling).
+pub async fn delete_for_account<'e>(ex: impl Executor<'e, Database = Any>, account_id: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(ex).await?.rows_affected())
+}

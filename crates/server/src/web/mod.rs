@@ -6,6 +6,8 @@ pub mod client;
 pub mod error;
 pub mod form;
 pub mod headers;
+pub mod login;
+pub mod mypage;
 pub mod opening;
 pub mod page;
 pub mod public;
@@ -28,6 +30,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public::routes())
         .merge(opening::routes())
+        .merge(login::routes())
+        .merge(mypage::routes())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), headers::origin_check))

@@ -35,6 +35,7 @@ async fn top() -> Result<Response, AppError> {
 /// Assets are compiled in: the binary is the whole deployment.
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
+    ("app.js", "text/javascript; charset=utf-8", include_str!("../../static/app.js")),
     ("consent.js", "text/javascript; charset=utf-8", include_str!("../../static/consent.js")),
     ("password.js", "text/javascript; charset=utf-8", include_str!("../../static/password.js")),
 ];
@@ -73,6 +74,11 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
         ("mypage_outbox_backlog", "Mails waiting to be delivered.", backlog),
         ("mypage_outbox_failed", "Mails given up on.", failed),
         ("mypage_hash_queue_depth", "Password hashes running or waiting.", depth),
+        (
+            "mypage_hash_refused",
+            "Requests refused (503) since start because the password hashing queue was full.",
+            i64::try_from(state.hasher.refused()).unwrap_or(i64::MAX),
+        ),
     ]);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use super::error::AppError;
+use crate::flows::login::PendingLogin;
 use crate::flows::opening::{Consent, DocumentKind, PendingOpening};
+use crate::flows::recovery::PendingReset;
 use crate::state::AppState;
 use crate::store::{self, sessions};
 use crate::tokens::{self, Purpose};
@@ -29,6 +31,15 @@ pub struct FlowData {
     /// Set when this browser just opened an account, for the completion page.
     #[serde(default)]
     pub just_opened: bool,
+    /// A login waiting for its one-time password.
+    #[serde(default)]
+    pub pending_login: Option<PendingLogin>,
+    /// A password recovery waiting for its new password and auth key.
+    #[serde(default)]
+    pub pending_reset: Option<PendingReset>,
+    /// Set when this browser just reset its password (or opened via recovery).
+    #[serde(default)]
+    pub just_reset: Option<bool>,
 }
 
 impl FlowData {
@@ -89,6 +100,15 @@ pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Option<Sessio
 
 /// A new session; the returned header sets its cookie.
 pub async fn start(state: &AppState, data: FlowData) -> Result<(Session, HeaderValue), AppError> {
+    start_for(state, None, data).await
+}
+
+/// A new session for `account_id` (a login: the caller discards the pre-login session).
+pub async fn start_for(
+    state: &AppState,
+    account_id: Option<i64>,
+    data: FlowData,
+) -> Result<(Session, HeaderValue), AppError> {
     let token = tokens::random_token().map_err(|e| AppError::Internal(e.to_string()))?;
     let csrf = tokens::random_token().map_err(|e| AppError::Internal(e.to_string()))?;
     let now = store::ms(state.now());
@@ -97,13 +117,13 @@ pub async fn start(state: &AppState, data: FlowData) -> Result<(Session, HeaderV
     let new = sessions::NewSession {
         id_hash: &id_hash,
         csrf_token: &csrf,
-        account_id: None,
+        account_id,
         data: &json,
         idle_expires_at: now + IDLE_TIMEOUT.as_millis() as i64,
         abs_expires_at: now + ABSOLUTE_TIMEOUT.as_millis() as i64,
     };
     sessions::insert(state.store.pool(), &new, now).await?;
-    Ok((Session { id_hash, csrf, account_id: None, data }, set_cookie(state, &token)?))
+    Ok((Session { id_hash, csrf, account_id, data }, set_cookie(state, &token)?))
 }
 
 /// The live session, or a new one (with the cookie to set).
@@ -129,7 +149,40 @@ pub async fn for_post(state: &AppState, headers: &HeaderMap, submitted_csrf: &st
     }
 }
 
+/// The cookie that removes the session cookie (logout).
+pub fn clear_cookie(state: &AppState) -> Result<HeaderValue, AppError> {
+    let secure = if state.settings.base_url.secure_cookies() { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", cookie_name(state)))
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// The remembered-browser cookie: its name, and the token it holds (if any).
+fn remember_name(state: &AppState) -> &'static str {
+    if state.settings.base_url.secure_cookies() { "__Host-mypage-remember" } else { "mypage-remember" }
+}
+
+pub fn remembered_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    token_from(headers, remember_name(state))
+}
+
+/// Sets the remembered-browser token for `max_age`.
+pub fn remember_cookie(state: &AppState, token: &str, max_age: Duration) -> Result<HeaderValue, AppError> {
+    let secure = if state.settings.base_url.secure_cookies() { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        remember_name(state),
+        max_age.as_secs()
+    ))
+    .map_err(|e| AppError::Internal(e.to_string()))
+}
+
 impl Session {
+    /// Ends this session server-side.
+    pub async fn destroy(self, state: &AppState) -> Result<(), AppError> {
+        sessions::delete(state.store.pool(), &self.id_hash).await?;
+        Ok(())
+    }
+
     pub async fn save(&self, state: &AppState) -> Result<(), AppError> {
         let json = serde_json::to_string(&self.data).map_err(|e| AppError::Internal(e.to_string()))?;
         sessions::save_data(state.store.pool(), &self.id_hash, &json).await?;

@@ -7,6 +7,8 @@ mod helpers;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod login;
 mod mail;
 mod opening;
 mod platform;
+mod recovery;

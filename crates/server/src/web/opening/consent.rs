@@ -154,5 +154,7 @@ pub async fn submit(
     session.data.consent =
         Some(Consent { privacy_version: privacy.version, terms_version: terms.version, at_ms: store::ms(state.now()) });
     session.save(&state).await?;
-    Ok(page::see_other("/opening/apply"))
+    // The pre-cutoff path (SPEC §3.9) consents on its way to the recovery password step.
+    let legacy = session.data.pending_reset.as_ref().is_some_and(|p| p.legacy);
+    Ok(page::see_other(if legacy { "/login/forgot/password" } else { "/opening/apply" }))
 }

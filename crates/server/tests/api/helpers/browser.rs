@@ -99,6 +99,11 @@ impl Browser {
 
     /// Opens both documents and consents; ends on the information-entry step.
     pub async fn consent(&self) {
+        self.consent_to("/opening/apply").await;
+    }
+
+    /// Opens both documents and consents, expecting to be sent on to `next`.
+    pub async fn consent_to(&self, next: &str) {
         let page = self.get("/opening/consent").await;
         assert_eq!(page.status, 200);
         self.get("/opening/documents/privacy").await;
@@ -106,7 +111,7 @@ impl Browser {
         let done = self
             .post("/opening/consent", &[("csrf", &page.csrf()), ("agree_privacy", "yes"), ("agree_terms", "yes")])
             .await;
-        done.assert_redirect("/opening/apply");
+        done.assert_redirect(next);
     }
 
     /// Submits 「必要な情報の入力」.
@@ -126,6 +131,27 @@ impl Browser {
             ],
         )
         .await
+    }
+
+    /// Posts the login form (after loading it for its CSRF token).
+    pub async fn login(&self, email: &str, password: &str) -> Page {
+        let form = self.get("/login").await;
+        if form.status == 303 {
+            return form;
+        }
+        self.post("/login", &[("csrf", &form.csrf()), ("email", email), ("password", password)]).await
+    }
+
+    /// Posts the one-time password, optionally ticking 「…省略する」.
+    pub async fn submit_otp(&self, otp: &str, remember: bool) -> Page {
+        let form = self.get("/login/otp").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let csrf = form.csrf();
+        let mut fields = vec![("csrf", csrf.as_str()), ("otp", otp)];
+        if remember {
+            fields.push(("remember", "yes"));
+        }
+        self.post("/login/otp", &fields).await
     }
 
     /// Submits 「パスワード登録」.

@@ -124,6 +124,11 @@ pub struct TestApp {
 
 /// Starts the app on its own database, port, SMTP sink and clock.
 pub async fn spawn_app(db: Db) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// `spawn_app` with some settings changed.
+pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut mypage::config::Settings)) -> TestApp {
     let dir = std::env::temp_dir().join(format!("mypage-test-{}", random_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
     let db_url = match &db {
@@ -136,7 +141,8 @@ pub async fn spawn_app(db: Db) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let base = format!("http://localhost:{port}");
-    let settings = test_settings(&db_url, &base, &smtp, &dir, &secret);
+    let mut settings = test_settings(&db_url, &base, &smtp, &dir, &secret);
+    adjust(&mut settings);
     let state = startup::build_state(settings, Arc::new(clock.clone())).await.unwrap();
     let running = startup::start(state.clone(), listener, false).await.unwrap();
     TestApp { state, clock, smtp, base, db_url, secret, running, dir, db }
@@ -210,6 +216,20 @@ impl TestApp {
     pub async fn issue_code(&self, number: &str) -> String {
         let number = JobSeekerNumber::parse(number).unwrap();
         codes::issue(&self.state, &number, "test", None).await.unwrap().unwrap().code.grouped()
+    }
+
+    /// Registers a job seeker and opens their account through the real flow; returns the browser
+    /// that did it (now on the completion page).
+    pub async fn open_account(&self, number: &str, birth: (&str, &str, &str), email: &str, password: &str) -> Browser {
+        self.register(number, &format!("{}-{:0>2}-{:0>2}", birth.0, birth.1, birth.2), None).await;
+        let code = self.issue_code(number).await;
+        let browser = self.browser();
+        browser.consent().await;
+        browser.apply(email, number, birth, &code).await.assert_redirect("/opening/password");
+        let key = self.deliver_mail().await.pop().expect("auth key mail").code();
+        browser.register_password(password, password, &key).await.assert_redirect("/opening/done");
+        self.deliver_mail().await;
+        browser
     }
 
     /// One row's integer column, for assertions on stored state.

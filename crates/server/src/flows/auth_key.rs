@@ -1,0 +1,119 @@
+//! The 認証キー shared by account opening and recovery: sending a new one (voiding the earlier
+//! ones, mail in the same transaction) and checking an entered one (5 wrong entries void it).
+
+use mypage_domain::email::Email;
+use mypage_domain::six_digits::SixDigitCode;
+
+use super::FlowError;
+use super::limits::AUTH_KEY_SENDS;
+use crate::i18n::Lang;
+use crate::mail::{self, Message};
+use crate::state::AppState;
+use crate::store::{self, accounts, audit, auth_keys};
+use crate::tokens::{self, Purpose};
+
+/// Wrong auth key entries that void the key.
+pub const MAX_FAILURES: i64 = 5;
+
+/// What a key is for; stored with it so a recovery key never opens an account and vice versa.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPurpose {
+    Open,
+    Reset,
+}
+
+impl KeyPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Reset => "reset",
+        }
+    }
+}
+
+/// Creates a new key for `email` and writes its mail in one transaction; returns the key's id.
+/// When opening with an address that is already another account's login ID, the mail says so
+/// instead and carries no key, while everything on screen stays the same.
+pub async fn send(
+    state: &AppState,
+    job_seeker_id: i64,
+    code_id: Option<i64>,
+    email: &Email,
+    purpose: KeyPurpose,
+    client: &str,
+    lang: Lang,
+) -> Result<i64, FlowError> {
+    let key = tokens::random_six_digits()?;
+    let now = state.now();
+    let ttl = state.settings.auth_key_ttl;
+    let expires_at = now + ttl;
+    let mut tx = state.store.begin_write().await?;
+    auth_keys::void_open(&mut *tx, job_seeker_id, purpose.as_str(), store::ms(now)).await?;
+    let new = auth_keys::NewAuthKey {
+        purpose: purpose.as_str(),
+        job_seeker_id,
+        code_id,
+        email: email.as_str(),
+        key_hash: &state.keys.hash(Purpose::AuthKey, key.as_str()),
+        expires_at: store::ms(expires_at),
+    };
+    let auth_key_id = auth_keys::insert(&mut *tx, &new, store::ms(now)).await?;
+    let ttl_minutes = ttl.as_secs() / 60;
+    let message = match purpose {
+        KeyPurpose::Open if accounts::email_in_use(&mut *tx, email.as_str()).await? => Message::AddressInUseV1,
+        KeyPurpose::Open => Message::AuthKeyV1 { key: &key, expires_at, ttl_minutes },
+        KeyPurpose::Reset => Message::RecoveryKeyV1 { key: &key, expires_at, ttl_minutes },
+    };
+    let t = crate::i18n::catalog(lang);
+    mail::enqueue(&mut tx, t, state.settings.base_url.as_str(), email.as_str(), Some(job_seeker_id), &message, now)
+        .await?;
+    store::attempts::record(&mut *tx, AUTH_KEY_SENDS.scope, &job_seeker_id.to_string(), store::ms(now)).await?;
+    let event = audit::Event {
+        actor: "system",
+        kind: "auth_key.sent",
+        job_seeker_id: Some(job_seeker_id),
+        detail: message.kind(),
+        client_addr: Some(client),
+    };
+    audit::record(&mut *tx, &event, store::ms(now)).await?;
+    tx.commit().await?;
+    state.mail_wakeup.notify_one();
+    Ok(auth_key_id)
+}
+
+#[derive(Debug)]
+pub enum KeyCheck {
+    Valid(auth_keys::AuthKeyRow),
+    Wrong {
+        remaining: u32,
+    },
+    /// Five wrong entries, or a newer key was sent.
+    Void,
+    Expired,
+    Used,
+}
+
+/// Checks an entered key; a wrong one is counted (exactly, under concurrency).
+pub async fn check(state: &AppState, auth_key_id: i64, key: &SixDigitCode) -> Result<KeyCheck, FlowError> {
+    let now = state.now();
+    let Some(row) = auth_keys::find(state.store.pool(), auth_key_id).await? else {
+        return Ok(KeyCheck::Void);
+    };
+    if row.used_at.is_some() {
+        return Ok(KeyCheck::Used);
+    }
+    if row.voided_at.is_some() {
+        return Ok(KeyCheck::Void);
+    }
+    if store::ms(now) >= row.expires_at {
+        return Ok(KeyCheck::Expired);
+    }
+    if state.keys.verify(Purpose::AuthKey, key.as_str(), &row.key_hash) {
+        return Ok(KeyCheck::Valid(row));
+    }
+    state.metrics.count("mypage_auth_key_failures_total");
+    Ok(match auth_keys::record_failure(state.store.pool(), row.id, store::ms(now), MAX_FAILURES).await? {
+        Some((_, Some(_))) | None => KeyCheck::Void,
+        Some((failed, None)) => KeyCheck::Wrong { remaining: u32::try_from(MAX_FAILURES - failed).unwrap_or(0) },
+    })
+}

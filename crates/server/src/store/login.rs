@@ -1,0 +1,232 @@
+//! Login state: password failures on `accounts`, one-time password challenges, remembered
+//! browsers and the record of logins. Counters and single-use values are guarded statements.
+
+use sqlx::{Any, Executor, FromRow};
+
+use super::Result;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct LoginAccount {
+    pub id: i64,
+    pub job_seeker_id: i64,
+    pub email: String,
+    pub password_hash: String,
+    pub locked_until: Option<i64>,
+    pub disabled_at: Option<i64>,
+}
+
+pub async fn find_by_email<'e>(ex: impl Executor<'e, Database = Any>, email: &str) -> Result<Option<LoginAccount>> {
+    Ok(sqlx::query_as(
+        "SELECT id, job_seeker_id, email, password_hash, locked_until, disabled_at FROM accounts WHERE email = $1",
+    )
+    .bind(email)
+    .fetch_optional(ex)
+    .await?)
+}
+
+/// Counts a failed password; every `threshold`-th consecutive failure locks password login until
+/// `lock_until_ms`. Returns the new count (`None` when no such account: the statement still
+/// runs, so unknown addresses take the same time).
+pub async fn record_password_failure<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    account_id: i64,
+    lock_until_ms: i64,
+    threshold: i64,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE accounts SET failed_logins = failed_logins + 1, \
+         locked_until = CASE WHEN (failed_logins + 1) % $3 = 0 THEN $2 ELSE locked_until END \
+         WHERE id = $1 RETURNING failed_logins",
+    )
+    .bind(account_id)
+    .bind(lock_until_ms)
+    .bind(threshold)
+    .fetch_optional(ex)
+    .await?)
+}
+
+pub async fn reset_password_failures<'e>(ex: impl Executor<'e, Database = Any>, account_id: i64) -> Result<()> {
+    sqlx::query("UPDATE accounts SET failed_logins = 0 WHERE id = $1").bind(account_id).execute(ex).await?;
+    Ok(())
+}
+
+pub async fn set_password<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    account_id: i64,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET password_hash = $2, password_changed_at = $3, failed_logins = 0, locked_until = NULL \
+         WHERE id = $1",
+    )
+    .bind(account_id)
+    .bind(password_hash)
+    .bind(now_ms)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ChallengeRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub otp_hash: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub failed_attempts: i64,
+    pub voided_at: Option<i64>,
+    pub used_at: Option<i64>,
+}
+
+pub async fn void_challenges<'e>(ex: impl Executor<'e, Database = Any>, account_id: i64, now_ms: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE login_challenges SET voided_at = $2 WHERE account_id = $1 AND used_at IS NULL AND voided_at IS NULL",
+    )
+    .bind(account_id)
+    .bind(now_ms)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_challenge<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    account_id: i64,
+    otp_hash: &str,
+    now_ms: i64,
+    expires_at: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO login_challenges (account_id, otp_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(otp_hash)
+    .bind(now_ms)
+    .bind(expires_at)
+    .fetch_one(ex)
+    .await?)
+}
+
+pub async fn find_challenge<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<ChallengeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, account_id, otp_hash, created_at, expires_at, failed_attempts, voided_at, used_at \
+         FROM login_challenges WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?)
+}
+
+/// Counts a wrong one-time password; voids the challenge at `max`. `None` if it was not active.
+pub async fn record_challenge_failure<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: i64,
+    now_ms: i64,
+    max: i64,
+) -> Result<Option<(i64, Option<i64>)>> {
+    Ok(sqlx::query_as(
+        "UPDATE login_challenges SET failed_attempts = failed_attempts + 1, \
+         voided_at = CASE WHEN failed_attempts + 1 >= $3 THEN $2 ELSE voided_at END \
+         WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL AND expires_at > $2 \
+         RETURNING failed_attempts, voided_at",
+    )
+    .bind(id)
+    .bind(now_ms)
+    .bind(max)
+    .fetch_optional(ex)
+    .await?)
+}
+
+pub async fn consume_challenge<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE login_challenges SET used_at = $2 \
+         WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(now_ms)
+    .execute(ex)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn void_challenge<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<()> {
+    sqlx::query("UPDATE login_challenges SET voided_at = $2 WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL")
+        .bind(id)
+        .bind(now_ms)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_remembered<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    account_id: i64,
+    token_hash: &str,
+    user_agent: &str,
+    now_ms: i64,
+    expires_at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO remembered_browsers (account_id, token_hash, user_agent, created_at, last_used_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $4, $5)",
+    )
+    .bind(account_id)
+    .bind(token_hash)
+    .bind(user_agent)
+    .bind(now_ms)
+    .bind(expires_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Marks a live remembered browser of this account as used now; false when there is none.
+pub async fn use_remembered<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    account_id: i64,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE remembered_browsers SET last_used_at = $3 \
+         WHERE account_id = $1 AND token_hash = $2 AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(account_id)
+    .bind(token_hash)
+    .bind(now_ms)
+    .execute(ex)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn revoke_remembered<'e>(ex: impl Executor<'e, Database = Any>, account_id: i64, now_ms: i64) -> Result<u64> {
+    Ok(sqlx::query("UPDATE remembered_browsers SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL")
+        .bind(account_id)
+        .bind(now_ms)
+        .execute(ex)
+        .await?
+        .rows_affected())
+}
+
+pub async fn record_login<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    account_id: i64,
+    now_ms: i64,
+    method: &str,
+    user_agent: &str,
+    client_addr: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO logins (account_id, at, method, user_agent, client_addr) VALUES ($1, $2, $3, $4, $5)")
+        .bind(account_id)
+        .bind(now_ms)
+        .bind(method)
+        .bind(user_agent)
+        .bind(client_addr)
+        .execute(ex)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! 「パスワードをお忘れの方」: email, 求職番号 and birth date; then the same screen whatever they
+//! matched: a new password, its confirmation and the mailed 認証キー.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use mypage_domain::birth_date::BirthDate;
+use mypage_domain::clock::today_jst;
+use mypage_domain::email::Email;
+use mypage_domain::job_seeker_number::JobSeekerNumber;
+use mypage_domain::password::{PasswordRule, check_each};
+use mypage_domain::secret::Secret;
+use mypage_domain::six_digits::SixDigitCode;
+use serde::Deserialize;
+
+use super::user_agent;
+use crate::flows::login::Origin;
+use crate::flows::opening;
+use crate::flows::recovery::{self, RecoveryRequest, ResetOutcome, StartOutcome};
+use crate::i18n::{Catalog, Lang, catalog};
+use crate::state::AppState;
+use crate::web::client::ClientAddr;
+use crate::web::error::AppError;
+use crate::web::form::{Form, acceptable};
+use crate::web::page::{self, Errors, echo};
+use crate::web::session::{self, FlowData, Session};
+
+#[derive(Template)]
+#[template(path = "login/forgot.html")]
+struct ForgotPage<'a> {
+    t: &'a Catalog,
+    csrf: String,
+    email: String,
+    job_seeker_number: String,
+    birth_year: String,
+    birth_month: String,
+    birth_day: String,
+    errors: Errors,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ForgotForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    job_seeker_number: String,
+    #[serde(default)]
+    birth_year: String,
+    #[serde(default)]
+    birth_month: String,
+    #[serde(default)]
+    birth_day: String,
+}
+
+fn forgot_page<'a>(
+    t: &'a Catalog,
+    csrf: String,
+    form: &ForgotForm,
+    errors: Errors,
+    notice: Option<String>,
+) -> ForgotPage<'a> {
+    ForgotPage {
+        t,
+        csrf,
+        email: echo(&form.email),
+        job_seeker_number: echo(&form.job_seeker_number),
+        birth_year: echo(&form.birth_year),
+        birth_month: echo(&form.birth_month),
+        birth_day: echo(&form.birth_day),
+        errors,
+        notice,
+    }
+}
+
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let (session, cookie) = session::load_or_start(&state, &headers).await?;
+    let page = forgot_page(catalog(Lang::Ja), session.csrf, &ForgotForm::default(), Errors::default(), None);
+    Ok(page::with_cookie(page::html(page.render()?, false), cookie))
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<ForgotForm>,
+) -> Result<Response, AppError> {
+    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
+    let t = catalog(Lang::Ja);
+    let mut errors = Errors::default();
+    let email = Email::parse(&form.email).ok().filter(|_| acceptable(&form.email));
+    let email = noted(&mut errors, "email", t.get("opening.apply.error.email_invalid"), email);
+    let number = JobSeekerNumber::parse(&form.job_seeker_number).ok();
+    let number = noted(&mut errors, "job_seeker_number", t.get("opening.apply.error.number_malformed"), number);
+    let today = today_jst(state.now());
+    let birth_date = BirthDate::parse(&form.birth_year, &form.birth_month, &form.birth_day, today).ok();
+    let birth_date = noted(&mut errors, "birth_year", t.get("login.forgot.error.birth_date"), birth_date);
+    let (Some(email), Some(number), Some(birth_date)) = (email, number, birth_date) else {
+        return Ok(page::html(forgot_page(t, session.csrf, &form, errors, None).render()?, true));
+    };
+    let request = RecoveryRequest { email, number, birth_date };
+    match recovery::start(&state, &request, &client, Lang::Ja).await? {
+        StartOutcome::ClientLimited => {
+            let notice = Some(t.get("login.notice.client_limited"));
+            Ok(page::html(forgot_page(t, session.csrf, &form, errors, notice).render()?, true))
+        }
+        StartOutcome::Pending(pending) => {
+            session.data.pending_reset = Some(pending);
+            session.save(&state).await?;
+            Ok(page::see_other("/login/forgot/password"))
+        }
+    }
+}
+
+/// The value, or `None` with `message` recorded against the field.
+fn noted<T>(errors: &mut Errors, field: &'static str, message: String, value: Option<T>) -> Option<T> {
+    if value.is_none() {
+        errors.add(field, message);
+    }
+    value
+}
+
+#[derive(Template)]
+#[template(path = "login/reset.html")]
+struct ResetPage<'a> {
+    t: &'a Catalog,
+    csrf: String,
+    email: String,
+    sent_to: String,
+    rules: Vec<(&'static str, String, bool)>,
+    errors: Errors,
+    notice: Option<String>,
+}
+
+fn render_reset(
+    session: &Session,
+    password: &str,
+    errors: Errors,
+    notice: Option<String>,
+) -> Result<Response, AppError> {
+    let t = catalog(Lang::Ja);
+    let email = session.data.pending_reset.as_ref().map(|p| p.email.clone()).unwrap_or_default();
+    let rules = check_each(password)
+        .into_iter()
+        .map(|(rule, met)| (rule.key(), t.get(&format!("password.rule.{}", rule.key())), met && !password.is_empty()))
+        .collect();
+    let has_errors = !errors.is_empty() || notice.is_some();
+    let page = ResetPage {
+        t,
+        csrf: session.csrf.clone(),
+        sent_to: t.fmt("login.reset.sent_to", &[("email", &email)]),
+        email,
+        rules,
+        errors,
+        notice,
+    };
+    Ok(page::html(page.render()?, has_errors))
+}
+
+pub async fn show_password(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let Some(session) = session::load(&state, &headers).await? else { return Ok(page::see_other("/login/forgot")) };
+    match &session.data.pending_reset {
+        None => Ok(page::see_other("/login/forgot")),
+        Some(p) if p.legacy && session.data.consent.is_none() => Ok(page::see_other("/opening/consent")),
+        Some(_) => render_reset(&session, "", Errors::default(), None),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirmation: String,
+    #[serde(default)]
+    auth_key: String,
+}
+
+pub async fn submit_password(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<ResetForm>,
+) -> Result<Response, AppError> {
+    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
+    let Some(mut pending) = session.data.pending_reset.clone() else {
+        return Ok(page::see_other("/login/forgot"));
+    };
+    let t = catalog(Lang::Ja);
+    let mut errors = Errors::default();
+    let password = Secret::new(form.password.chars().take(256).collect());
+    let confirmation = Secret::new(form.password_confirmation.chars().take(256).collect());
+    let policy =
+        opening::password_policy(&state, pending.job_seeker_id, &pending.email, password, &confirmation).await?;
+    let new_password = policy
+        .map_err(|unmet| {
+            for rule in unmet {
+                let field =
+                    if rule == PasswordRule::ConfirmationMismatch { "password_confirmation" } else { "password" };
+                errors.add(field, t.get(&format!("password.error.{}", rule.key())));
+            }
+        })
+        .ok();
+    let key = SixDigitCode::parse(&form.auth_key).ok().filter(|_| acceptable(&form.auth_key));
+    let key = noted(&mut errors, "auth_key", t.get("opening.password.error.key_malformed"), key);
+    let (Some(new_password), Some(key)) = (new_password, key) else {
+        return render_reset(&session, &form.password, errors, None);
+    };
+    let ua = user_agent(&headers);
+    let origin = Origin { client: &client, user_agent: &ua };
+    let consent = session.data.consent;
+    let outcome = recovery::complete(&state, &mut pending, consent, &new_password, &key, &origin, Lang::Ja).await?;
+    session.data.pending_reset = Some(pending);
+    let notice = match outcome {
+        ResetOutcome::Reset | ResetOutcome::Opened => {
+            session.data = FlowData { just_reset: Some(outcome == ResetOutcome::Opened), ..Default::default() };
+            session.save(&state).await?;
+            return Ok(page::see_other("/login/forgot/done"));
+        }
+        ResetOutcome::NeedsConsent => {
+            session.save(&state).await?;
+            return Ok(page::see_other("/opening/consent"));
+        }
+        ResetOutcome::WrongKey { remaining } => {
+            errors.add("auth_key", t.fmt("opening.password.error.key_wrong", &[("remaining", &remaining.to_string())]));
+            None
+        }
+        ResetOutcome::KeyVoid => Some(t.get("login.reset.key_void")),
+        ResetOutcome::KeyExpired => Some(t.get("login.reset.key_expired")),
+    };
+    session.save(&state).await?;
+    render_reset(&session, &form.password, errors, notice)
+}
+
+#[derive(Template)]
+#[template(path = "login/reset_done.html")]
+struct DonePage<'a> {
+    t: &'a Catalog,
+    opened: bool,
+}
+
+pub async fn done(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    match session::load(&state, &headers).await?.and_then(|s| s.data.just_reset) {
+        Some(opened) => Ok(page::html(DonePage { t: catalog(Lang::Ja), opened }.render()?, false)),
+        None => Ok(page::see_other("/login")),
+    }
+}

@@ -1,0 +1,125 @@
+//! The login page: 「ID (メールアドレス)」 and 「パスワード」.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use mypage_domain::secret::Secret;
+use serde::Deserialize;
+
+use super::user_agent;
+use crate::flows::login::{self, Origin, PasswordOutcome};
+use crate::i18n::{Catalog, Lang, catalog};
+use crate::state::AppState;
+use crate::web::client::ClientAddr;
+use crate::web::error::AppError;
+use crate::web::form::Form;
+use crate::web::page::{self, Errors, echo};
+use crate::web::session::{self, FlowData};
+
+#[derive(Template)]
+#[template(path = "login/login.html")]
+struct LoginPage<'a> {
+    t: &'a Catalog,
+    csrf: String,
+    email: String,
+    errors: Errors,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+/// Notices another step can send the browser here with (a fixed list: nothing from the URL is
+/// shown as such).
+fn notice(t: &Catalog, key: Option<&str>) -> Option<String> {
+    match key? {
+        "otp_void" => Some(t.get("login.notice.otp_void")),
+        "otp_expired" => Some(t.get("login.notice.otp_expired")),
+        "cancelled" => Some(t.get("login.notice.cancelled")),
+        "logged_out" => Some(t.get("login.notice.logged_out")),
+        "signed_out" => Some(t.get("login.notice.signed_out")),
+        _ => None,
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, AppError> {
+    let (session, cookie) = session::load_or_start(&state, &headers).await?;
+    if session.account_id.is_some() {
+        return Ok(page::see_other("/mypage"));
+    }
+    let t = catalog(Lang::Ja);
+    let page = LoginPage {
+        t,
+        csrf: session.csrf,
+        email: String::new(),
+        errors: Errors::default(),
+        notice: notice(t, query.notice.as_deref()),
+    };
+    Ok(page::with_cookie(page::html(page.render()?, false), cookie))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
+    let t = catalog(Lang::Ja);
+    let mut errors = Errors::default();
+    if form.email.trim().is_empty() {
+        errors.add("email", t.get("login.error.email_empty"));
+    }
+    if form.password.is_empty() {
+        errors.add("password", t.get("login.error.password_empty"));
+    }
+    let rerender = |session: session::Session, errors: Errors, notice: Option<String>| {
+        let page = LoginPage { t, csrf: session.csrf, email: echo(&form.email), errors, notice };
+        page.render().map(|body| page::html(body, true))
+    };
+    if !errors.is_empty() {
+        return Ok(rerender(session, errors, None)?);
+    }
+    let password = Secret::new(form.password.chars().take(256).collect());
+    let ua = user_agent(&headers);
+    let origin = Origin { client: &client, user_agent: &ua };
+    let remembered = session::remembered_token(&state, &headers);
+    let outcome =
+        login::check_password(&state, &form.email, &password, remembered.as_deref(), &origin, Lang::Ja).await?;
+    match outcome {
+        PasswordOutcome::Rejected => {
+            errors.add("email", t.get("login.error.rejected"));
+            Ok(rerender(session, errors, None)?)
+        }
+        PasswordOutcome::ClientLimited => Ok(rerender(session, errors, Some(t.get("login.notice.client_limited")))?),
+        PasswordOutcome::OtpSent(pending) => {
+            session.data.pending_login = Some(pending);
+            session.save(&state).await?;
+            Ok(page::see_other("/login/otp"))
+        }
+        PasswordOutcome::LoggedIn { account_id } => {
+            // A new session ID at login; the pre-login session is discarded.
+            session.destroy(&state).await?;
+            let (_, cookie) = session::start_for(&state, Some(account_id), FlowData::default()).await?;
+            Ok(page::with_cookie(page::see_other("/mypage"), Some(cookie)))
+        }
+    }
+}

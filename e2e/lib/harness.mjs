@@ -105,6 +105,27 @@ async function startOnce(dataDir, port) {
   return { child, stdout, stderr: () => stderr };
 }
 
+function parseBirth(value) {
+  const m = value?.match(/^(\d{4})-(\d{2})-(\d{2})/);
+  return m ? { year: m[1], month: String(Number(m[2])), day: String(Number(m[3])) } : undefined;
+}
+
+/**
+ * The second demo job seeker: email registered at the counter before the cutoff (SPEC §3.9), no
+ * account, no code. Printed after the line 「Registered before the cutoff…」; undefined if absent.
+ */
+function legacySeeker(stdout) {
+  const at = stdout.search(/^Registered before the cutoff/m);
+  if (at < 0) return undefined;
+  const block = stdout.slice(at);
+  const seeker = {
+    email: field(block, 'メールアドレス'),
+    jobSeekerNumber: field(block, '求職番号'),
+    birth: parseBirth(field(block, '生年月日')),
+  };
+  return Object.values(seeker).every((v) => v !== undefined) ? seeker : undefined;
+}
+
 /**
  * Starts `mypage demo` with a fresh data dir on a free port and waits for /healthz.
  * Returns what the demo printed (url, number, birth date, code, mail dir) and stop().
@@ -126,13 +147,14 @@ export async function startDemo() {
     }
   }
   const { child, stdout } = started;
-  const birth = field(stdout, '生年月日').match(/^(\d{4})-(\d{2})-(\d{2})/);
+  const birth = parseBirth(field(stdout, '生年月日'));
   const demo = {
     url: field(stdout, 'URL'),
     jobSeekerNumber: field(stdout, '求職番号'),
-    birth: { year: birth[1], month: String(Number(birth[2])), day: String(Number(birth[3])) },
+    birth,
     code: field(stdout, 'アカウント作成コード'),
     mailDir: field(stdout, 'mail \\(auth keys\\) in'),
+    legacy: legacySeeker(stdout),
     dataDir,
     stdout,
     stderr: started.stderr,
@@ -149,7 +171,8 @@ export async function startDemo() {
     },
   };
   for (const [k, v] of Object.entries(demo)) {
-    if (v === undefined) {
+    // `legacy` is optional: tests that need it check for it themselves.
+    if (v === undefined && k !== 'legacy') {
       await demo.stop();
       throw new Error(`could not read "${k}" from the demo output:\n${stdout}`);
     }
@@ -239,14 +262,63 @@ export async function waitForMail(mailDir, index, timeoutMs = 10_000) {
   }
 }
 
+/** The 6 digits alone on their line after the line 「<label>:」 (e.g. 認証キー, ワンタイムパスワード). */
+export function digitsAfter(mail, label) {
+  const lines = mail.body.split(/\r?\n/).map((l) => l.trim());
+  const at = lines.findIndex((l) => l === `${label}:` || l === `${label}：`);
+  if (at < 0) throw new Error(`no 「${label}:」 line in the mail:\n${mail.body}`);
+  const digits = lines.slice(at + 1).find((l) => l !== '');
+  if (!/^\d{6}$/.test(digits ?? '')) throw new Error(`no 6 digits after 「${label}:」 (got ${JSON.stringify(digits)}):\n${mail.body}`);
+  return digits;
+}
+
 /** The 6-digit auth key, alone on its line after the line 「認証キー:」. */
 export function authKeyFrom(mail) {
-  const lines = mail.body.split(/\r?\n/).map((l) => l.trim());
-  const at = lines.findIndex((l) => /^認証キー[:：]$/.test(l));
-  if (at < 0) throw new Error(`no 「認証キー:」 line in the mail:\n${mail.body}`);
-  const key = lines.slice(at + 1).find((l) => l !== '');
-  if (!/^\d{6}$/.test(key ?? '')) throw new Error(`no 6-digit key after 「認証キー:」 (got ${JSON.stringify(key)}):\n${mail.body}`);
-  return key;
+  return digitsAfter(mail, '認証キー');
+}
+
+/** The names of the mails written so far; pass it to waitForNewMail() / newMails(). */
+export async function mailSnapshot(mailDir) {
+  return new Set(await emlFiles(mailDir));
+}
+
+/**
+ * The mails written since `seen` (a mailSnapshot()), parsed, oldest first, optionally only those
+ * whose decoded subject equals `subject` and whose To contains `to`. Unlike mailCount()/waitForMail()
+ * this does not depend on the order in which the outbox delivers older mails.
+ */
+export async function newMails(mailDir, seen, { subject, to } = {}) {
+  const found = [];
+  for (const name of await emlFiles(mailDir)) {
+    if (seen.has(name)) continue;
+    const file = path.join(mailDir, name);
+    const raw = await readFile(file, 'latin1');
+    if (raw.length === 0) continue;
+    const mail = { file, ...parseEml(raw) };
+    if (subject !== undefined && mail.subject !== subject) continue;
+    if (to !== undefined && !mail.to.includes(to)) continue;
+    found.push(mail);
+  }
+  return found;
+}
+
+/** Waits (up to `timeoutMs`) for the first mail since `seen` that matches (see newMails()). */
+export async function waitForNewMail(mailDir, seen, filter = {}, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    const mails = await newMails(mailDir, seen, filter);
+    if (mails.length > 0) {
+      // The file transport writes in place (no rename), so wait until two reads agree.
+      const raw = await readFile(mails[0].file, 'latin1');
+      if (raw === last) return mails[0];
+      last = raw;
+    } else if (Date.now() > deadline) {
+      const files = [...(await emlFiles(mailDir))].filter((f) => !seen.has(f));
+      throw new Error(`no new mail ${JSON.stringify(filter)} in ${mailDir} within ${timeoutMs} ms (new files: ${files.join(', ') || 'none'})`);
+    }
+    await sleep(200);
+  }
 }
 
 function splitHeaders(raw) {

@@ -53,6 +53,8 @@ pub enum RowProblem {
     MissingKana,
     BadBirthDate,
     UnknownOffice,
+    /// A counter clerk imported a row of another office.
+    OtherOffice,
     BadEmail,
     BadEmailRegisteredOn,
 }
@@ -67,6 +69,7 @@ impl RowProblem {
             Self::MissingKana => "import.problem.missing_kana",
             Self::BadBirthDate => "import.problem.bad_birth_date",
             Self::UnknownOffice => "import.problem.unknown_office",
+            Self::OtherOffice => "import.problem.other_office",
             Self::BadEmail => "import.problem.bad_email",
             Self::BadEmailRegisteredOn => "import.problem.bad_email_registered_on",
         }
@@ -110,8 +113,14 @@ pub fn decode(bytes: &[u8]) -> Result<String, ImportError> {
     if had_errors { Err(ImportError::Encoding) } else { Ok(text.into_owned()) }
 }
 
-/// Imports the file's rows. `actor` is recorded in the audit log.
-pub async fn import(state: &AppState, bytes: &[u8], actor: &str) -> Result<ImportReport, ImportError> {
+/// Imports the file's rows. `actor` is recorded in the audit log; with `office_scope`, rows of
+/// other offices (new or existing) are refused.
+pub async fn import(
+    state: &AppState,
+    bytes: &[u8],
+    actor: &str,
+    office_scope: Option<i64>,
+) -> Result<ImportReport, ImportError> {
     let text = decode(bytes)?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
     let header = reader.headers().map_err(|e| ImportError::Csv { line: 1, reason: e.to_string() })?;
@@ -128,7 +137,13 @@ pub async fn import(state: &AppState, bytes: &[u8], actor: &str) -> Result<Impor
         let number_raw = record.get(0).unwrap_or_default().trim().to_owned();
         let outcome = match parse_row(&mut tx, &record).await? {
             Err(problems) => RowOutcome::Refused(problems),
+            Ok(new) if office_scope.is_some_and(|o| o != new.office_id) => {
+                RowOutcome::Refused(vec![RowProblem::OtherOffice])
+            }
             Ok(new) => match job_seekers::find_by_number(&mut *tx, &new.number).await? {
+                Some(old) if office_scope.is_some_and(|o| o != old.office_id) => {
+                    RowOutcome::Refused(vec![RowProblem::OtherOffice])
+                }
                 None => {
                     job_seekers::insert(&mut *tx, &new, now).await?;
                     RowOutcome::Added
@@ -214,6 +229,8 @@ async fn parse_row(
             office_id: office.id,
             email: email.map(|e| e.as_str().to_owned()),
             email_registered_on: registered_on,
+            registered_on: None,
+            valid_until: None,
         })),
         _ => Ok(Err(problems)),
     }

@@ -14,4 +14,5 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod tokens;
+pub mod totp;
 pub mod web;

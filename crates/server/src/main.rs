@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use mypage::config::{Layers, LogFormat, Settings};
 use mypage::flows::codes::{self, IssueRefusal};
 use mypage::flows::registry::{self, AddOffice, OfficeNumber};
+use mypage::flows::staff::{self, CreateRefusal, Role};
 use mypage::i18n::{Lang, catalog};
 use mypage::import::{self, RowOutcome};
 use mypage::state::AppState;
@@ -59,6 +60,27 @@ enum Command {
     Code {
         #[command(subcommand)]
         command: CodeCommand,
+    },
+    /// Staff administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin; prints a one-time password and the TOTP otpauth:// URL.
+    Create {
+        /// The staff ID to log in with (3–32 of a-z 0-9 . _ -).
+        #[arg(long)]
+        id: String,
+        /// The admin's office number (5 digits).
+        #[arg(long)]
+        office: String,
+        /// Print `{"password": ..., "otpauth_url": ...}`.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -165,9 +187,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seekers { command: SeekersCommand::Import { file } } => {
             let state = state_for(settings(&cli, None)?).await?;
             let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let report = import::import(&state, &bytes, "cli").await?;
+            let report = import::import(&state, &bytes, "cli", None).await?;
             print_report(&report);
             Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { id, office, json } } => {
+            let state = state_for(settings(&cli, None)?).await?;
+            create_admin(&state, id, office, *json).await
         }
         Command::Code { command: CodeCommand::Issue { number, json } } => {
             let state = state_for(settings(&cli, None)?).await?;
@@ -192,6 +218,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     anyhow::bail!("the job seeker {} has already opened an account", number.as_str())
                 }
             }
+        }
+    }
+}
+
+async fn create_admin(state: &AppState, id: &str, office: &str, json: bool) -> anyhow::Result<()> {
+    let office = OfficeNumber::parse(office).map_err(anyhow::Error::msg)?;
+    match staff::create(state, id, id, Role::Admin, office.as_str(), "cli").await? {
+        Ok(credentials) => {
+            if json {
+                let out = serde_json::json!({
+                    "password": credentials.password.expose(),
+                    "otpauth_url": credentials.otpauth_url,
+                });
+                println!("{out}");
+            } else {
+                println!("staff ID:           {id}");
+                println!("one-time password:  {}", credentials.password.expose());
+                println!("TOTP (add to an authenticator app; also shown as a QR code at first login):");
+                println!("  {}", credentials.otpauth_url);
+                println!("Log in at /staff/login; the password must be changed at first login.");
+            }
+            Ok(())
+        }
+        Err(CreateRefusal::BadLoginId) => anyhow::bail!("{id:?} is not a staff ID (3–32 of a-z 0-9 . _ -)"),
+        Err(CreateRefusal::LoginIdTaken) => anyhow::bail!("staff ID {id} already exists"),
+        Err(CreateRefusal::UnknownOffice) => {
+            anyhow::bail!("office {} does not exist (add it with `mypage offices add`)", office.as_str())
         }
     }
 }
@@ -260,9 +313,13 @@ async fn demo(settings: &mut Settings) -> anyhow::Result<()> {
     let notice = "ハローワーク釧路内では Free WiFi が使えます → kushiro_anteisyo (パスワード:86098609)";
     registry::add_office(&state, &number, "ハローワーク釧路", Some(notice), "demo").await?;
     let csv = "job_seeker_number,name,name_kana,birth_date,office_number,email,email_registered_on\n\
-               60049-58004503,釧路 太郎,クシロ タロウ,1990-04-15,01010,,\n";
-    import::import(&state, csv.as_bytes(), "demo").await?;
+               60049-58004503,釧路 太郎,クシロ タロウ,1990-04-15,01010,,\n\
+               01010-2024,根室 花子,ネムロ ハナコ,1985-01-02,01010,hanako@example.jp,2026-03-01\n";
+    import::import(&state, csv.as_bytes(), "demo", None).await?;
     let seeker = JobSeekerNumber::parse("60049-58004503").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let admin = staff::create(&state, "admin", "admin", Role::Admin, "01010", "demo")
+        .await?
+        .map_err(|e| anyhow::anyhow!("demo admin not created: {e:?}"))?;
     let issued = codes::issue(&state, &seeker, "demo", None)
         .await?
         .map_err(|e| anyhow::anyhow!("demo code not issued: {e:?}"))?;
@@ -273,6 +330,14 @@ async fn demo(settings: &mut Settings) -> anyhow::Result<()> {
     println!("  アカウント作成コード:   {}", issued.code.grouped());
     println!("  有効期限:               {}まで", jst::format_ja_datetime(issued.expires_at));
     println!("  mail (auth keys) in:    {}", dir.join("mail").display());
+    println!("Staff console {}/staff/login:", state.settings.base_url.as_str());
+    println!("  staff ID:               admin");
+    println!("  one-time password:      {}", admin.password.expose());
+    println!("  TOTP:                   {}", admin.otpauth_url);
+    println!("Registered before the cutoff, no account yet (opens via 「パスワードをお忘れの方」):");
+    println!("  メールアドレス:         hanako@example.jp");
+    println!("  求職番号:               01010-2024");
+    println!("  生年月日:               1985-01-02 (1985年1月2日)");
     println!("Press Ctrl-C to stop.");
     serve(state).await
 }

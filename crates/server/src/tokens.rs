@@ -127,6 +127,15 @@ impl Keys {
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// A key derived for `label` and `context` (HMAC-SHA-256 under the server secret).
+    pub fn derive(&self, label: &[u8], context: &[u8]) -> Vec<u8> {
+        let mut mac = self.mac();
+        mac.update(label);
+        mac.update(&[0]);
+        mac.update(context);
+        mac.finalize().into_bytes().to_vec()
+    }
+
     /// Whether `value` hashes to `stored`, in constant time.
     pub fn verify(&self, purpose: Purpose, value: &str, stored: &str) -> bool {
         self.hash(purpose, value).as_bytes().ct_eq(stored.as_bytes()).into()

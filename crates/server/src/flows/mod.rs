@@ -3,11 +3,13 @@
 
 pub mod auth_key;
 pub mod codes;
+pub mod console;
 pub mod limits;
 pub mod login;
 pub mod opening;
 pub mod recovery;
 pub mod registry;
+pub mod staff;
 
 use crate::hashing::HashError;
 use crate::store::StoreError;

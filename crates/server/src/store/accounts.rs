@@ -82,3 +82,46 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewAccount<
 pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(ex).await?)
 }
+
+/// Lifts a password-login lock and clears the failure count (staff action).
+pub async fn unlock<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<()> {
+    sqlx::query("UPDATE accounts SET locked_until = NULL, failed_logins = 0 WHERE id = $1")
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_disabled<'e>(ex: impl Executor<'e, Database = Any>, id: i64, at: Option<i64>) -> Result<()> {
+    sqlx::query("UPDATE accounts SET disabled_at = $2 WHERE id = $1").bind(id).bind(at).execute(ex).await?;
+    Ok(())
+}
+
+/// Changes the login ID; a unique violation when another account has it.
+pub async fn set_email<'e>(ex: impl Executor<'e, Database = Any>, id: i64, email: &str) -> Result<()> {
+    sqlx::query("UPDATE accounts SET email = $2 WHERE id = $1").bind(id).bind(email).execute(ex).await?;
+    Ok(())
+}
+
+/// What the counter sees of an account's login state.
+#[derive(Debug, Clone, FromRow)]
+pub struct LoginState {
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
+    pub last_login: Option<i64>,
+    pub remembered: i64,
+}
+
+pub async fn login_state<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<LoginState> {
+    Ok(sqlx::query_as(
+        "SELECT failed_logins, locked_until, \
+         (SELECT MAX(at) FROM logins WHERE account_id = $1) AS last_login, \
+         (SELECT COUNT(*) FROM remembered_browsers WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2) \
+           AS remembered \
+         FROM accounts WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now_ms)
+    .fetch_one(ex)
+    .await?)
+}

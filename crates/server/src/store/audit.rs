@@ -48,3 +48,29 @@ pub async fn for_job_seeker<'e>(ex: impl Executor<'e, Database = Any>, job_seeke
     .fetch_all(ex)
     .await?)
 }
+
+/// Filters of the audit log search; each `None` matches everything.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub job_seeker_id: Option<i64>,
+    pub actor: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+/// The newest 200 events matching `filter`.
+pub async fn search<'e>(ex: impl Executor<'e, Database = Any>, filter: &Filter<'_>) -> Result<Vec<EventRow>> {
+    Ok(sqlx::query_as(
+        "SELECT at, actor, kind, job_seeker_id, detail, client_addr FROM audit_events \
+         WHERE ($1 IS NULL OR job_seeker_id = $1) AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR kind = $3) \
+         AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5) ORDER BY id DESC LIMIT 200",
+    )
+    .bind(filter.job_seeker_id)
+    .bind(filter.actor)
+    .bind(filter.kind)
+    .bind(filter.from_ms)
+    .bind(filter.to_ms)
+    .fetch_all(ex)
+    .await?)
+}

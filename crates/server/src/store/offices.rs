@@ -45,3 +45,22 @@ pub async fn find<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<
         .fetch_optional(ex)
         .await?)
 }
+
+pub async fn list<'e>(ex: impl Executor<'e, Database = Any>) -> Result<Vec<OfficeRow>> {
+    Ok(sqlx::query_as("SELECT id, number, name, slip_notice FROM offices ORDER BY number").fetch_all(ex).await?)
+}
+
+pub async fn update<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: i64,
+    name: &str,
+    notice: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE offices SET name = $2, slip_notice = $3 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .bind(notice)
+        .execute(ex)
+        .await?;
+    Ok(())
+}

@@ -10,6 +10,7 @@ pub struct SessionRow {
     pub id_hash: String,
     pub csrf_token: String,
     pub account_id: Option<i64>,
+    pub staff_id: Option<i64>,
     pub data: String,
     pub created_at: i64,
     pub abs_expires_at: i64,
@@ -17,9 +18,12 @@ pub struct SessionRow {
 
 #[derive(Debug)]
 pub struct NewSession<'a> {
+    /// `public` (job seekers) or `staff`: a session of one realm is never valid in the other.
+    pub realm: &'a str,
     pub id_hash: &'a str,
     pub csrf_token: &'a str,
     pub account_id: Option<i64>,
+    pub staff_id: Option<i64>,
     pub data: &'a str,
     pub idle_expires_at: i64,
     pub abs_expires_at: i64,
@@ -28,7 +32,7 @@ pub struct NewSession<'a> {
 pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewSession<'_>, now_ms: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO sessions (id_hash, csrf_token, account_id, data, created_at, last_seen_at, \
-         idle_expires_at, abs_expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
+         idle_expires_at, abs_expires_at, realm, staff_id) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9)",
     )
     .bind(new.id_hash)
     .bind(new.csrf_token)
@@ -37,6 +41,8 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewSession<
     .bind(now_ms)
     .bind(new.idle_expires_at)
     .bind(new.abs_expires_at)
+    .bind(new.realm)
+    .bind(new.staff_id)
     .execute(ex)
     .await?;
     Ok(())
@@ -45,18 +51,20 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewSession<
 /// Loads a live session and extends its idle expiry in one statement.
 pub async fn touch<'e>(
     ex: impl Executor<'e, Database = Any>,
+    realm: &str,
     id_hash: &str,
     now_ms: i64,
     idle_expires_at: i64,
 ) -> Result<Option<SessionRow>> {
     Ok(sqlx::query_as(
         "UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 \
-         WHERE id_hash = $1 AND idle_expires_at > $2 AND abs_expires_at > $2 \
-         RETURNING id_hash, csrf_token, account_id, data, created_at, abs_expires_at",
+         WHERE id_hash = $1 AND idle_expires_at > $2 AND abs_expires_at > $2 AND realm = $4 \
+         RETURNING id_hash, csrf_token, account_id, staff_id, data, created_at, abs_expires_at",
     )
     .bind(id_hash)
     .bind(now_ms)
     .bind(idle_expires_at)
+    .bind(realm)
     .fetch_optional(ex)
     .await?)
 }
@@ -83,4 +91,9 @@ pub async fn purge_expired<'e>(ex: impl Executor<'e, Database = Any>, now_ms: i6
 /// Ends every session of an account (password reset or change, disabling).
 pub async fn delete_for_account<'e>(ex: impl Executor<'e, Database = Any>, account_id: i64) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(ex).await?.rows_affected())
+}
+
+/// Ends every session of a staff member (disabling, reset).
+pub async fn delete_for_staff<'e>(ex: impl Executor<'e, Database = Any>, staff_id: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE staff_id = $1").bind(staff_id).execute(ex).await?.rows_affected())
 }

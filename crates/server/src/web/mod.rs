@@ -12,6 +12,7 @@ pub mod opening;
 pub mod page;
 pub mod public;
 pub mod session;
+pub mod staff;
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(opening::routes())
         .merge(login::routes())
         .merge(mypage::routes())
+        .merge(staff::routes())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), headers::origin_check))

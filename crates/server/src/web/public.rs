@@ -37,6 +37,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../static/app.js")),
     ("consent.js", "text/javascript; charset=utf-8", include_str!("../../static/consent.js")),
+    ("slip.css", "text/css; charset=utf-8", include_str!("../../static/slip.css")),
+    ("slip.js", "text/javascript; charset=utf-8", include_str!("../../static/slip.js")),
     ("password.js", "text/javascript; charset=utf-8", include_str!("../../static/password.js")),
 ];
 

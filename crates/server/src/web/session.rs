@@ -34,6 +34,9 @@ pub struct FlowData {
     /// A login waiting for its one-time password.
     #[serde(default)]
     pub pending_login: Option<PendingLogin>,
+    /// A staff login that passed the password and still needs enrolment or a new password.
+    #[serde(default)]
+    pub staff_pending: Option<i64>,
     /// A password recovery waiting for its new password and auth key.
     #[serde(default)]
     pub pending_reset: Option<PendingReset>,
@@ -56,14 +59,37 @@ impl FlowData {
 #[derive(Debug)]
 pub struct Session {
     id_hash: String,
+    realm: Realm,
     pub csrf: String,
     pub account_id: Option<i64>,
+    pub staff_id: Option<i64>,
     pub data: FlowData,
 }
 
+/// Job seekers' sessions and staff sessions: separate cookies, never valid in each other's realm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Realm {
+    Public,
+    Staff,
+}
+
+impl Realm {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Staff => "staff",
+        }
+    }
+}
+
 /// `__Host-` requires `Secure`, which browsers honour on https and on loopback hosts only.
-fn cookie_name(state: &AppState) -> &'static str {
-    if state.settings.base_url.secure_cookies() { "__Host-mypage" } else { "mypage" }
+fn cookie_name(state: &AppState, realm: Realm) -> &'static str {
+    match (state.settings.base_url.secure_cookies(), realm) {
+        (true, Realm::Public) => "__Host-mypage",
+        (true, Realm::Staff) => "__Host-mypage-staff",
+        (false, Realm::Public) => "mypage",
+        (false, Realm::Staff) => "mypage-staff",
+    }
 }
 
 fn token_from(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -78,24 +104,36 @@ fn token_from(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| v.len() == 43)
 }
 
-fn set_cookie(state: &AppState, token: &str) -> Result<HeaderValue, AppError> {
+fn set_cookie(state: &AppState, realm: Realm, token: &str) -> Result<HeaderValue, AppError> {
     let secure = if state.settings.base_url.secure_cookies() { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie_name(state)))
+    HeaderValue::from_str(&format!("{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie_name(state, realm)))
         .map_err(|e| AppError::Internal(e.to_string()))
 }
 
-/// The browser's live session, if it has one.
+/// The browser's live job-seeker session, if it has one.
 pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, AppError> {
-    let Some(token) = token_from(headers, cookie_name(state)) else { return Ok(None) };
+    load_in(state, Realm::Public, headers).await
+}
+
+/// The browser's live session of `realm`, if it has one.
+pub async fn load_in(state: &AppState, realm: Realm, headers: &HeaderMap) -> Result<Option<Session>, AppError> {
+    let Some(token) = token_from(headers, cookie_name(state, realm)) else { return Ok(None) };
     let now = state.now();
     let id_hash = state.keys.hash(Purpose::Session, &token);
     let idle = store::ms(now) + IDLE_TIMEOUT.as_millis() as i64;
-    let Some(row) = sessions::touch(state.store.pool(), &id_hash, store::ms(now), idle).await? else {
+    let Some(row) = sessions::touch(state.store.pool(), realm.as_str(), &id_hash, store::ms(now), idle).await? else {
         return Ok(None);
     };
     // A session from an older release whose data no longer parses starts its flow again.
     let data = serde_json::from_str(&row.data).unwrap_or_default();
-    Ok(Some(Session { id_hash: row.id_hash, csrf: row.csrf_token, account_id: row.account_id, data }))
+    Ok(Some(Session {
+        id_hash: row.id_hash,
+        realm,
+        csrf: row.csrf_token,
+        account_id: row.account_id,
+        staff_id: row.staff_id,
+        data,
+    }))
 }
 
 /// A new session; the returned header sets its cookie.
@@ -109,29 +147,50 @@ pub async fn start_for(
     account_id: Option<i64>,
     data: FlowData,
 ) -> Result<(Session, HeaderValue), AppError> {
+    start_in(state, Realm::Public, account_id, None, data).await
+}
+
+/// A new session of `realm`; the returned header sets its cookie.
+pub async fn start_in(
+    state: &AppState,
+    realm: Realm,
+    account_id: Option<i64>,
+    staff_id: Option<i64>,
+    data: FlowData,
+) -> Result<(Session, HeaderValue), AppError> {
     let token = tokens::random_token().map_err(|e| AppError::Internal(e.to_string()))?;
     let csrf = tokens::random_token().map_err(|e| AppError::Internal(e.to_string()))?;
     let now = store::ms(state.now());
     let id_hash = state.keys.hash(Purpose::Session, &token);
     let json = serde_json::to_string(&data).map_err(|e| AppError::Internal(e.to_string()))?;
     let new = sessions::NewSession {
+        realm: realm.as_str(),
         id_hash: &id_hash,
         csrf_token: &csrf,
         account_id,
+        staff_id,
         data: &json,
         idle_expires_at: now + IDLE_TIMEOUT.as_millis() as i64,
         abs_expires_at: now + ABSOLUTE_TIMEOUT.as_millis() as i64,
     };
     sessions::insert(state.store.pool(), &new, now).await?;
-    Ok((Session { id_hash, csrf, account_id, data }, set_cookie(state, &token)?))
+    Ok((Session { id_hash, realm, csrf, account_id, staff_id, data }, set_cookie(state, realm, &token)?))
 }
 
 /// The live session, or a new one (with the cookie to set).
 pub async fn load_or_start(state: &AppState, headers: &HeaderMap) -> Result<(Session, Option<HeaderValue>), AppError> {
-    match load(state, headers).await? {
+    load_or_start_in(state, Realm::Public, headers).await
+}
+
+pub async fn load_or_start_in(
+    state: &AppState,
+    realm: Realm,
+    headers: &HeaderMap,
+) -> Result<(Session, Option<HeaderValue>), AppError> {
+    match load_in(state, realm, headers).await? {
         Some(session) => Ok((session, None)),
         None => {
-            let (session, cookie) = start(state, FlowData::default()).await?;
+            let (session, cookie) = start_in(state, realm, None, None, FlowData::default()).await?;
             Ok((session, Some(cookie)))
         }
     }
@@ -140,7 +199,16 @@ pub async fn load_or_start(state: &AppState, headers: &HeaderMap) -> Result<(Ses
 /// The session of a form post, with its CSRF token checked. A post without a live session
 /// (expired, or cookies blocked) gets the "session expired" page.
 pub async fn for_post(state: &AppState, headers: &HeaderMap, submitted_csrf: &str) -> Result<Session, AppError> {
-    let session = load(state, headers).await?.ok_or(AppError::SessionExpired)?;
+    for_post_in(state, Realm::Public, headers, submitted_csrf).await
+}
+
+pub async fn for_post_in(
+    state: &AppState,
+    realm: Realm,
+    headers: &HeaderMap,
+    submitted_csrf: &str,
+) -> Result<Session, AppError> {
+    let session = load_in(state, realm, headers).await?.ok_or(AppError::SessionExpired)?;
     if bool::from(session.csrf.as_bytes().ct_eq(submitted_csrf.as_bytes())) {
         Ok(session)
     } else {
@@ -150,9 +218,9 @@ pub async fn for_post(state: &AppState, headers: &HeaderMap, submitted_csrf: &st
 }
 
 /// The cookie that removes the session cookie (logout).
-pub fn clear_cookie(state: &AppState) -> Result<HeaderValue, AppError> {
+pub fn clear_cookie(state: &AppState, realm: Realm) -> Result<HeaderValue, AppError> {
     let secure = if state.settings.base_url.secure_cookies() { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", cookie_name(state)))
+    HeaderValue::from_str(&format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", cookie_name(state, realm)))
         .map_err(|e| AppError::Internal(e.to_string()))
 }
 
@@ -177,6 +245,10 @@ pub fn remember_cookie(state: &AppState, token: &str, max_age: Duration) -> Resu
 }
 
 impl Session {
+    pub fn realm(&self) -> Realm {
+        self.realm
+    }
+
     /// Ends this session server-side.
     pub async fn destroy(self, state: &AppState) -> Result<(), AppError> {
         sessions::delete(state.store.pool(), &self.id_hash).await?;

@@ -12,3 +12,4 @@ mod mail;
 mod opening;
 mod platform;
 mod recovery;
+mod staff;

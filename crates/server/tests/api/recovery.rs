@@ -105,7 +105,7 @@ async fn an_address_registered_before_the_cutoff_opens_the_account_through_recov
                27520-1391873,根室 花子,ネムロ ハナコ,1985-01-02,01010,hanako@example.jp,2026-03-23\n";
     let office = mypage::flows::registry::OfficeNumber::parse("01010").unwrap();
     mypage::flows::registry::add_office(&app.state, &office, "ハローワーク釧路", None, "test").await.unwrap();
-    mypage::import::import(&app.state, csv.as_bytes(), "test").await.unwrap();
+    mypage::import::import(&app.state, csv.as_bytes(), "test", None).await.unwrap();
 
     let browser = app.browser();
     ask_for_a_key(&browser, EMAIL, NUMBER, BIRTH).await.assert_redirect("/login/forgot/password");

@@ -65,5 +65,8 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     let session = session::for_post(&state, &headers, &form.csrf).await?;
     session.destroy(&state).await?;
-    Ok(page::with_cookie(page::see_other("/login?notice=logged_out"), Some(session::clear_cookie(&state)?)))
+    Ok(page::with_cookie(
+        page::see_other("/login?notice=logged_out"),
+        Some(session::clear_cookie(&state, session::Realm::Public)?),
+    ))
 }

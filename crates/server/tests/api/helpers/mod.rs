@@ -207,7 +207,7 @@ impl TestApp {
         let office = mypage::flows::registry::OfficeNumber::parse("01010").unwrap();
         let _ =
             mypage::flows::registry::add_office(&self.state, &office, "ハローワーク釧路", None, "test").await.unwrap();
-        let report = mypage::import::import(&self.state, csv.as_bytes(), "test").await.unwrap();
+        let report = mypage::import::import(&self.state, csv.as_bytes(), "test", None).await.unwrap();
         assert!(!matches!(report.rows[0].outcome, mypage::import::RowOutcome::Refused(_)), "{:?}", report.rows);
         number.to_owned()
     }

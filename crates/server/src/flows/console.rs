@@ -1,0 +1,230 @@
+//! The counter's actions on job seekers (SPEC §4). Every action first checks that the staff
+//! member may act on the job seeker's office; out of scope is answered exactly like "no such
+//! job seeker", so a clerk cannot even learn who is registered elsewhere.
+
+use mypage_domain::code_state::{CodeRecord, CodeState};
+use mypage_domain::email::Email;
+use mypage_domain::job_seeker_number::JobSeekerNumber;
+
+use super::FlowError;
+use super::codes::{self, IssueRefusal, IssuedCode};
+use super::staff::StaffMember;
+use crate::state::AppState;
+use crate::store::{self, accounts, audit, job_seekers, login, offices, outbox};
+
+/// A job seeker the staff member may act on.
+#[derive(Debug, Clone)]
+pub struct Seeker {
+    pub row: job_seekers::JobSeekerRow,
+    pub office: offices::OfficeRow,
+}
+
+/// The job seeker if it exists and is within the staff member's scope.
+pub async fn seeker(state: &AppState, staff: &StaffMember, id: i64) -> Result<Option<Seeker>, FlowError> {
+    let Some(row) = job_seekers::find(state.store.pool(), id).await? else { return Ok(None) };
+    if !staff.may_act_on(row.office_id) {
+        return Ok(None);
+    }
+    let Some(office) = offices::find(state.store.pool(), row.office_id).await? else { return Ok(None) };
+    Ok(Some(Seeker { row, office }))
+}
+
+/// Everything the counter needs to see why someone is stuck.
+#[derive(Debug)]
+pub struct SeekerView {
+    pub seeker: Seeker,
+    pub code: Option<(store::codes::CodeRow, CodeState)>,
+    pub account: Option<(accounts::AccountRow, accounts::LoginState)>,
+    pub mails: Vec<outbox::MailLogRow>,
+    pub events: Vec<audit::EventRow>,
+}
+
+pub async fn view(state: &AppState, staff: &StaffMember, id: i64) -> Result<Option<SeekerView>, FlowError> {
+    let Some(seeker) = seeker(state, staff, id).await? else { return Ok(None) };
+    let pool = state.store.pool();
+    let now = state.now();
+    let code = match store::codes::latest(pool, id).await? {
+        Some(row) => {
+            let record = CodeRecord {
+                expires_at: store::ts(row.expires_at)?,
+                failed_attempts: u32::try_from(row.failed_attempts).unwrap_or(u32::MAX),
+                voided_at: row.voided_at.map(store::ts).transpose()?,
+                used_at: row.used_at.map(store::ts).transpose()?,
+            };
+            let code_state = record.state(now, state.settings.code_max_failures);
+            Some((row, code_state))
+        }
+        None => None,
+    };
+    let account = match accounts::find_by_job_seeker(pool, id).await? {
+        Some(a) => {
+            let login_state = accounts::login_state(pool, a.id, store::ms(now)).await?;
+            Some((a, login_state))
+        }
+        None => None,
+    };
+    let mails = outbox::for_job_seeker(pool, id).await?;
+    let mut events = audit::for_job_seeker(pool, id).await?;
+    events.reverse();
+    Ok(Some(SeekerView { seeker, code, account, mails, events }))
+}
+
+async fn record(
+    state: &AppState,
+    staff: &StaffMember,
+    kind: &str,
+    seeker_id: i64,
+    detail: &str,
+    client: &str,
+) -> Result<(), FlowError> {
+    let event =
+        audit::Event { actor: &staff.actor(), kind, job_seeker_id: Some(seeker_id), detail, client_addr: Some(client) };
+    audit::record(state.store.pool(), &event, store::ms(state.now())).await?;
+    Ok(())
+}
+
+/// Issues (or reissues) a code; the caller prints the slip from the returned code at once.
+pub async fn issue_code(
+    state: &AppState,
+    staff: &StaffMember,
+    id: i64,
+    client: &str,
+) -> Result<Option<Result<(Seeker, IssuedCode), IssueRefusal>>, FlowError> {
+    let Some(seeker) = seeker(state, staff, id).await? else { return Ok(None) };
+    let number = JobSeekerNumber::parse(&seeker.row.number)
+        .map_err(|e| FlowError::Store(store::StoreError::Corrupt(e.to_string())))?;
+    Ok(Some(codes::issue(state, &number, &staff.actor(), Some(client)).await?.map(|code| (seeker, code))))
+}
+
+/// One of the counter's fixes on an opened account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountAction {
+    Unlock,
+    RevokeBrowsers,
+    Disable,
+    Enable,
+}
+
+/// Applies `action`; `None` when out of scope or no account is open.
+pub async fn account_action(
+    state: &AppState,
+    staff: &StaffMember,
+    id: i64,
+    action: AccountAction,
+    client: &str,
+) -> Result<Option<()>, FlowError> {
+    if seeker(state, staff, id).await?.is_none() {
+        return Ok(None);
+    }
+    let Some(account) = accounts::find_by_job_seeker(state.store.pool(), id).await? else { return Ok(None) };
+    let now = store::ms(state.now());
+    let mut tx = state.store.begin_write().await?;
+    let kind = match action {
+        AccountAction::Unlock => {
+            accounts::unlock(&mut *tx, account.id).await?;
+            "account.unlocked"
+        }
+        AccountAction::RevokeBrowsers => {
+            login::revoke_remembered(&mut *tx, account.id, now).await?;
+            "account.browsers_revoked"
+        }
+        AccountAction::Disable => {
+            accounts::set_disabled(&mut *tx, account.id, Some(now)).await?;
+            store::sessions::delete_for_account(&mut *tx, account.id).await?;
+            login::revoke_remembered(&mut *tx, account.id, now).await?;
+            "account.disabled"
+        }
+        AccountAction::Enable => {
+            accounts::set_disabled(&mut *tx, account.id, None).await?;
+            "account.enabled"
+        }
+    };
+    let event =
+        audit::Event { actor: &staff.actor(), kind, job_seeker_id: Some(id), detail: "", client_addr: Some(client) };
+    audit::record(&mut *tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(Some(()))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum EmailChange {
+    Changed,
+    /// Another account already has this address as its login ID.
+    InUse,
+}
+
+/// The lost-mailbox case: the registered email, and the login ID of an opened account, change.
+pub async fn change_email(
+    state: &AppState,
+    staff: &StaffMember,
+    id: i64,
+    email: &Email,
+    today: jiff::civil::Date,
+    client: &str,
+) -> Result<Option<EmailChange>, FlowError> {
+    if seeker(state, staff, id).await?.is_none() {
+        return Ok(None);
+    }
+    let now = store::ms(state.now());
+    let mut tx = state.store.begin_write().await?;
+    if let Some(account) = accounts::find_by_job_seeker(&mut *tx, id).await? {
+        match accounts::set_email(&mut *tx, account.id, email.as_str()).await {
+            Ok(()) => {}
+            Err(e) if e.is_unique_violation() => return Ok(Some(EmailChange::InUse)),
+            Err(e) => return Err(e.into()),
+        }
+        login::revoke_remembered(&mut *tx, account.id, now).await?;
+    }
+    job_seekers::set_email(&mut *tx, id, Some(email.as_str()), Some(&today.to_string()), now).await?;
+    let event = audit::Event {
+        actor: &staff.actor(),
+        kind: "job_seeker.email_changed",
+        job_seeker_id: Some(id),
+        detail: "registered email changed at the counter",
+        client_addr: Some(client),
+    };
+    audit::record(&mut *tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(Some(EmailChange::Changed))
+}
+
+/// Records that a staff member looked at a job seeker (reading personal data is audited too).
+pub async fn record_view(state: &AppState, staff: &StaffMember, id: i64, client: &str) -> Result<(), FlowError> {
+    record(state, staff, "job_seeker.viewed", id, "", client).await
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RegisterRefusal {
+    NumberTaken,
+    /// A counter clerk may register job seekers of their own office only.
+    OtherOffice,
+}
+
+/// Registers one job seeker at the counter.
+pub async fn register(
+    state: &AppState,
+    staff: &StaffMember,
+    new: &job_seekers::NewJobSeeker,
+    client: &str,
+) -> Result<Result<i64, RegisterRefusal>, FlowError> {
+    if !staff.may_act_on(new.office_id) {
+        return Ok(Err(RegisterRefusal::OtherOffice));
+    }
+    let now = store::ms(state.now());
+    let mut tx = state.store.begin_write().await?;
+    let id = match job_seekers::insert(&mut *tx, new, now).await {
+        Ok(id) => id,
+        Err(e) if e.is_unique_violation() => return Ok(Err(RegisterRefusal::NumberTaken)),
+        Err(e) => return Err(e.into()),
+    };
+    let event = audit::Event {
+        actor: &staff.actor(),
+        kind: "job_seeker.registered",
+        job_seeker_id: Some(id),
+        detail: &new.number,
+        client_addr: Some(client),
+    };
+    audit::record(&mut *tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(Ok(id))
+}

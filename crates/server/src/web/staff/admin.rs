@@ -1,0 +1,398 @@
+//! Console pages beyond one job seeker: CSV import (every clerk, own office only), and for
+//! admins the audit log, offices and staff.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use mypage_domain::jst;
+use serde::Deserialize;
+
+use super::{CurrentStaff, Nav};
+use crate::flows::registry::{self, AddOffice, OfficeNumber};
+use crate::flows::staff::{self, CreateRefusal, Credentials, Role};
+use crate::i18n::{Catalog, Lang, catalog};
+use crate::import::{self, RowOutcome};
+use crate::state::AppState;
+use crate::store::{self, audit, offices};
+use crate::web::error::AppError;
+use crate::web::form::Form;
+use crate::web::page::{self, Errors, echo};
+use crate::web::session::{self, Realm};
+
+fn admin_only(current: &CurrentStaff) -> Result<(), AppError> {
+    if current.member.is_admin() { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
+#[derive(Template)]
+#[template(path = "staff/import.html")]
+struct ImportPage<'a> {
+    t: &'a Catalog,
+    nav: Nav,
+    /// Line, 求職番号, outcome, refused?
+    rows: Vec<(u64, String, String, bool)>,
+    summary: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn show_import(current: CurrentStaff) -> Result<Response, AppError> {
+    let page =
+        ImportPage { t: catalog(Lang::Ja), nav: Nav::of(&current), rows: Vec::new(), summary: None, error: None };
+    Ok(page::html(page.render()?, false))
+}
+
+/// The CSV upload. Multipart because it is a file; the CSRF token comes as a field before it.
+pub async fn submit_import(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let (mut csrf, mut file) = (String::new(), Vec::new());
+    while let Some(field) = multipart.next_field().await.map_err(|_| AppError::BadRequest)? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|_| AppError::BadRequest)?,
+            Some("file") => file = field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?.to_vec(),
+            _ => {}
+        }
+    }
+    session::for_post_in(&state, Realm::Staff, &headers, &csrf).await?;
+    let t = catalog(Lang::Ja);
+    let actor = current.member.actor();
+    let (rows, summary, error) = match import::import(&state, &file, &actor, current.member.scope()).await {
+        Ok(report) => {
+            let rows = report
+                .rows
+                .iter()
+                .map(|r| {
+                    let (text, refused) = match &r.outcome {
+                        RowOutcome::Added => (t.get("import.outcome.added"), false),
+                        RowOutcome::Updated => (t.get("import.outcome.updated"), false),
+                        RowOutcome::Unchanged => (t.get("import.outcome.unchanged"), false),
+                        RowOutcome::Refused(problems) => (
+                            format!(
+                                "{}: {}",
+                                t.get("import.outcome.refused"),
+                                problems.iter().map(|p| t.get(p.key())).collect::<Vec<_>>().join("、")
+                            ),
+                            true,
+                        ),
+                    };
+                    (r.line, r.number.clone(), text, refused)
+                })
+                .collect();
+            let summary = t.fmt(
+                "staff.import.summary",
+                &[
+                    ("added", &report.count(|o| *o == RowOutcome::Added).to_string()),
+                    ("updated", &report.count(|o| *o == RowOutcome::Updated).to_string()),
+                    ("unchanged", &report.count(|o| *o == RowOutcome::Unchanged).to_string()),
+                    ("refused", &report.count(|o| matches!(o, RowOutcome::Refused(_))).to_string()),
+                ],
+            );
+            (rows, Some(summary), None)
+        }
+        Err(import::ImportError::Flow(e)) => return Err(e.into()),
+        Err(e @ (import::ImportError::Encoding | import::ImportError::Header | import::ImportError::Csv { .. })) => {
+            (Vec::new(), None, Some(t.fmt("staff.import.unreadable", &[("reason", &e.to_string())])))
+        }
+    };
+    let has_error = error.is_some();
+    let page = ImportPage { t, nav: Nav::of(&current), rows, summary, error };
+    Ok(page::html(page.render()?, has_error))
+}
+
+#[derive(Template)]
+#[template(path = "staff/audit.html")]
+struct AuditPage<'a> {
+    t: &'a Catalog,
+    nav: Nav,
+    query: AuditQuery,
+    /// Time, actor, kind, job seeker, detail, address.
+    events: Vec<(String, String, String, String, String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    #[serde(default)]
+    seeker: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+fn day_start_ms(raw: &str, plus_days: i64) -> Option<i64> {
+    let date: jiff::civil::Date = raw.trim().parse().ok()?;
+    let start = jiff::tz::offset(9).to_timestamp(jiff::civil::DateTime::from(date)).ok()?;
+    Some(start.as_millisecond() + plus_days * 86_400_000)
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    Query(query): Query<AuditQuery>,
+) -> Result<Response, AppError> {
+    admin_only(&current)?;
+    let seeker_id = match query.seeker.trim() {
+        "" => None,
+        number => match mypage_domain::job_seeker_number::JobSeekerNumber::parse(number) {
+            Ok(n) => {
+                store::job_seekers::find_by_number(state.store.pool(), n.as_str()).await?.map(|s| s.id).or(Some(-1))
+            }
+            Err(_) => Some(-1),
+        },
+    };
+    let actor = query.actor.trim();
+    let kind = query.kind.trim();
+    let filter = audit::Filter {
+        job_seeker_id: seeker_id,
+        actor: (!actor.is_empty()).then_some(actor),
+        kind: (!kind.is_empty()).then_some(kind),
+        from_ms: day_start_ms(&query.from, 0),
+        to_ms: day_start_ms(&query.to, 1),
+    };
+    let rows = audit::search(state.store.pool(), &filter).await?;
+    let events = rows
+        .into_iter()
+        .map(|e| {
+            (
+                store::ts(e.at).map(jst::format_ja_datetime).unwrap_or_default(),
+                e.actor,
+                e.kind,
+                e.job_seeker_id.map(|i| i.to_string()).unwrap_or_default(),
+                e.detail,
+                e.client_addr.unwrap_or_default(),
+            )
+        })
+        .collect();
+    let query = AuditQuery {
+        seeker: echo(&query.seeker),
+        actor: echo(&query.actor),
+        kind: echo(&query.kind),
+        from: echo(&query.from),
+        to: echo(&query.to),
+    };
+    let page = AuditPage { t: catalog(Lang::Ja), nav: Nav::of(&current), query, events };
+    Ok(page::html(page.render()?, false))
+}
+
+#[derive(Template)]
+#[template(path = "staff/offices.html")]
+struct OfficesPage<'a> {
+    t: &'a Catalog,
+    nav: Nav,
+    offices: Vec<offices::OfficeRow>,
+    errors: Errors,
+}
+
+pub async fn offices(State(state): State<AppState>, current: CurrentStaff) -> Result<Response, AppError> {
+    admin_only(&current)?;
+    let list = offices::list(state.store.pool()).await?;
+    let page = OfficesPage { t: catalog(Lang::Ja), nav: Nav::of(&current), offices: list, errors: Errors::default() };
+    Ok(page::html(page.render()?, false))
+}
+
+#[derive(Deserialize)]
+pub struct OfficeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    notice: String,
+}
+
+pub async fn add_office(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    headers: HeaderMap,
+    Form(form): Form<OfficeForm>,
+) -> Result<Response, AppError> {
+    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    admin_only(&current)?;
+    let t = catalog(Lang::Ja);
+    let mut errors = Errors::default();
+    let name = mypage_domain::text::normalize(&form.name);
+    let notice = mypage_domain::text::normalize(&form.notice);
+    match OfficeNumber::parse(&form.number) {
+        Err(_) => errors.add("number", t.get("staff.offices.bad_number")),
+        Ok(_) if name.is_empty() => errors.add("name", t.get("staff.offices.name_missing")),
+        Ok(number) => {
+            let notice = (!notice.is_empty()).then_some(notice.as_str());
+            if registry::add_office(&state, &number, &name, notice, &current.member.actor()).await?
+                == AddOffice::NumberTaken
+            {
+                errors.add("number", t.get("staff.offices.taken"));
+            }
+        }
+    }
+    if errors.is_empty() {
+        return Ok(page::see_other("/staff/offices"));
+    }
+    let list = offices::list(state.store.pool()).await?;
+    Ok(page::html(OfficesPage { t, nav: Nav::of(&current), offices: list, errors }.render()?, true))
+}
+
+pub async fn update_office(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<OfficeForm>,
+) -> Result<Response, AppError> {
+    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    admin_only(&current)?;
+    let name = mypage_domain::text::normalize(&form.name);
+    if name.is_empty() {
+        return Err(AppError::BadRequest);
+    }
+    let notice = mypage_domain::text::normalize(&form.notice);
+    offices::update(state.store.pool(), id, &name, (!notice.is_empty()).then_some(notice.as_str())).await?;
+    let event = audit::Event {
+        actor: &current.member.actor(),
+        kind: "office.updated",
+        job_seeker_id: None,
+        detail: &name,
+        client_addr: None,
+    };
+    audit::record(state.store.pool(), &event, store::ms(state.now())).await?;
+    Ok(page::see_other("/staff/offices"))
+}
+
+#[derive(Template)]
+#[template(path = "staff/members.html")]
+struct MembersPage<'a> {
+    t: &'a Catalog,
+    nav: Nav,
+    /// id, login id, name, role, office, disabled?
+    members: Vec<(i64, String, String, String, String, bool)>,
+    offices: Vec<offices::OfficeRow>,
+    errors: Errors,
+    credentials: Option<(String, String, String, String)>,
+}
+
+async fn members_page(
+    state: &AppState,
+    current: &CurrentStaff,
+    errors: Errors,
+    credentials: Option<(String, Credentials)>,
+) -> Result<Response, AppError> {
+    let t = catalog(Lang::Ja);
+    let all_offices = offices::list(state.store.pool()).await?;
+    let office_name = |id: i64| all_offices.iter().find(|o| o.id == id).map(|o| o.name.clone()).unwrap_or_default();
+    let members = store::staff::list(state.store.pool())
+        .await?
+        .into_iter()
+        .map(|m| {
+            (
+                m.id,
+                m.login_id,
+                m.name,
+                t.get(&format!("staff.role.{}", m.role)),
+                office_name(m.office_id),
+                m.disabled_at.is_some(),
+            )
+        })
+        .collect();
+    let has_errors = !errors.is_empty();
+    let credentials = credentials.map(|(login_id, c)| {
+        let svg = super::auth::qr_svg(&c.otpauth_url);
+        (login_id, c.password.expose().to_owned(), c.otpauth_url, svg)
+    });
+    let page = MembersPage { t, nav: Nav::of(current), members, offices: all_offices, errors, credentials };
+    Ok(page::html(page.render()?, has_errors))
+}
+
+pub async fn members(State(state): State<AppState>, current: CurrentStaff) -> Result<Response, AppError> {
+    admin_only(&current)?;
+    members_page(&state, &current, Errors::default(), None).await
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    login_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    office: String,
+}
+
+pub async fn create_member(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    headers: HeaderMap,
+    Form(form): Form<MemberForm>,
+) -> Result<Response, AppError> {
+    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    admin_only(&current)?;
+    let t = catalog(Lang::Ja);
+    let mut errors = Errors::default();
+    let name = mypage_domain::text::normalize(&form.name);
+    let role = Role::parse(&form.role);
+    if name.is_empty() {
+        errors.add("name", t.get("staff.members.name_missing"));
+    }
+    let Some(role) = role.filter(|_| errors.is_empty()) else {
+        if role.is_none() {
+            errors.add("role", t.get("staff.members.role_missing"));
+        }
+        return members_page(&state, &current, errors, None).await;
+    };
+    match staff::create(&state, &form.login_id, &name, role, form.office.trim(), &current.member.actor()).await? {
+        Ok(credentials) => {
+            let login_id = staff::parse_login_id(&form.login_id).unwrap_or_default();
+            members_page(&state, &current, errors, Some((login_id, credentials))).await
+        }
+        Err(refusal) => {
+            let key = match refusal {
+                CreateRefusal::BadLoginId => "staff.members.bad_login_id",
+                CreateRefusal::LoginIdTaken => "staff.members.taken",
+                CreateRefusal::UnknownOffice => "staff.offices.bad_number",
+            };
+            errors.add("login_id", t.get(key));
+            members_page(&state, &current, errors, None).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn member_action(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    headers: HeaderMap,
+    Path((id, action)): Path<(i64, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    admin_only(&current)?;
+    let actor = current.member.actor();
+    match action.as_str() {
+        "reset" => {
+            let row = store::staff::find(state.store.pool(), id).await?.ok_or(AppError::NotFound)?;
+            let credentials = staff::reset(&state, id, &actor).await?.ok_or(AppError::NotFound)?;
+            members_page(&state, &current, Errors::default(), Some((row.login_id, credentials))).await
+        }
+        "disable" | "enable" if id != current.member.id => {
+            staff::set_disabled(&state, id, action == "disable", &actor).await?;
+            Ok(page::see_other("/staff/members"))
+        }
+        _ => Err(AppError::NotFound),
+    }
+}

@@ -1,0 +1,230 @@
+//! Staff login: staff ID + password + TOTP; at first login the authenticator is enrolled from a
+//! QR code and the one-time password replaced.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use mypage_domain::password::PasswordRule;
+use mypage_domain::secret::Secret;
+use serde::Deserialize;
+
+use crate::flows::staff::{self, LoginOutcome};
+use crate::i18n::{Catalog, Lang, catalog};
+use crate::state::AppState;
+use crate::web::client::ClientAddr;
+use crate::web::error::AppError;
+use crate::web::form::Form;
+use crate::web::page::{self, Errors, echo};
+use crate::web::session::{self, FlowData, Realm, Session};
+
+#[derive(Template)]
+#[template(path = "staff/login.html")]
+struct LoginPage<'a> {
+    t: &'a Catalog,
+    csrf: String,
+    login_id: String,
+    errors: Errors,
+}
+
+pub async fn show_login(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let (session, cookie) = session::load_or_start_in(&state, Realm::Staff, &headers).await?;
+    if session.staff_id.is_some() {
+        return Ok(page::see_other("/staff"));
+    }
+    let page =
+        LoginPage { t: catalog(Lang::Ja), csrf: session.csrf, login_id: String::new(), errors: Errors::default() };
+    Ok(page::with_cookie(page::html(page.render()?, false), cookie))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    login_id: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    totp: String,
+}
+
+/// A new staff session (the pre-login one is discarded), with `data`.
+async fn rotate(
+    state: &AppState,
+    old: Session,
+    staff_id: Option<i64>,
+    data: FlowData,
+    to: &str,
+) -> Result<Response, AppError> {
+    old.destroy(state).await?;
+    let (_, cookie) = session::start_in(state, Realm::Staff, None, staff_id, data).await?;
+    Ok(page::with_cookie(page::see_other(to), Some(cookie)))
+}
+
+pub async fn submit_login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    let t = catalog(Lang::Ja);
+    let password = Secret::new(form.password.chars().take(256).collect());
+    match staff::login(&state, &form.login_id, &password, &form.totp, &client).await? {
+        LoginOutcome::LoggedIn { staff_id, must_change_password } => {
+            let to = if must_change_password { "/staff/password" } else { "/staff" };
+            rotate(&state, session, Some(staff_id), FlowData::default(), to).await
+        }
+        LoginOutcome::NeedsEnrolment { staff_id } => {
+            let data = FlowData { staff_pending: Some(staff_id), ..Default::default() };
+            rotate(&state, session, None, data, "/staff/enroll").await
+        }
+        outcome @ (LoginOutcome::Rejected | LoginOutcome::ClientLimited) => {
+            let mut errors = Errors::default();
+            let key =
+                if outcome == LoginOutcome::Rejected { "staff.login.rejected" } else { "login.notice.client_limited" };
+            errors.add("login_id", t.get(key));
+            let page = LoginPage { t, csrf: session.csrf, login_id: echo(&form.login_id), errors };
+            Ok(page::html(page.render()?, true))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/enroll.html")]
+struct EnrollPage<'a> {
+    t: &'a Catalog,
+    csrf: String,
+    qr_svg: String,
+    otpauth_url: String,
+    errors: Errors,
+}
+
+/// The QR code of an otpauth URL as inline SVG (generated here, not from user input).
+pub fn qr_svg(data: &str) -> String {
+    qrcode::QrCode::new(data.as_bytes())
+        .map(|code| code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).quiet_zone(true).build())
+        .unwrap_or_default()
+}
+
+async fn enrolment(state: &AppState, headers: &HeaderMap) -> Result<Option<(Session, i64)>, AppError> {
+    let session = session::load_in(state, Realm::Staff, headers).await?;
+    Ok(session.and_then(|s| s.data.staff_pending.map(|id| (s, id))))
+}
+
+async fn render_enroll(
+    state: &AppState,
+    session: &Session,
+    staff_id: i64,
+    errors: Errors,
+) -> Result<Response, AppError> {
+    let url = staff::enrolment_url(state, staff_id).await?.ok_or(AppError::NotFound)?;
+    let has_errors = !errors.is_empty();
+    let page =
+        EnrollPage { t: catalog(Lang::Ja), csrf: session.csrf.clone(), qr_svg: qr_svg(&url), otpauth_url: url, errors };
+    Ok(page::html(page.render()?, has_errors))
+}
+
+pub async fn show_enroll(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    match enrolment(&state, &headers).await? {
+        Some((session, staff_id)) => render_enroll(&state, &session, staff_id, Errors::default()).await,
+        None => Ok(page::see_other("/staff/login")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    totp: String,
+}
+
+pub async fn submit_enroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    let Some(staff_id) = session.data.staff_pending else { return Ok(page::see_other("/staff/login")) };
+    match staff::confirm_enrolment(&state, staff_id, &form.totp).await? {
+        Some(must_change) => {
+            let to = if must_change { "/staff/password" } else { "/staff" };
+            rotate(&state, session, Some(staff_id), FlowData::default(), to).await
+        }
+        None => {
+            let mut errors = Errors::default();
+            errors.add("totp", catalog(Lang::Ja).get("staff.enroll.wrong_code"));
+            render_enroll(&state, &session, staff_id, errors).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/password.html")]
+struct PasswordPage<'a> {
+    t: &'a Catalog,
+    csrf: String,
+    errors: Errors,
+}
+
+pub async fn show_password(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    match session::load_in(&state, Realm::Staff, &headers).await? {
+        Some(session) if session.staff_id.is_some() => {
+            let page = PasswordPage { t: catalog(Lang::Ja), csrf: session.csrf, errors: Errors::default() };
+            Ok(page::html(page.render()?, false))
+        }
+        _ => Ok(page::see_other("/staff/login")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirmation: String,
+}
+
+pub async fn submit_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    let Some(staff_id) = session.staff_id else { return Ok(page::see_other("/staff/login")) };
+    let t = catalog(Lang::Ja);
+    let password = Secret::new(form.password.chars().take(256).collect());
+    let confirmation = Secret::new(form.password_confirmation.chars().take(256).collect());
+    match staff::change_password(&state, staff_id, password, &confirmation).await? {
+        Ok(()) => Ok(page::see_other("/staff")),
+        Err(unmet) => {
+            let mut errors = Errors::default();
+            for rule in unmet {
+                let field =
+                    if rule == PasswordRule::ConfirmationMismatch { "password_confirmation" } else { "password" };
+                errors.add(field, t.get(&format!("password.error.{}", rule.key())));
+            }
+            Ok(page::html(PasswordPage { t, csrf: session.csrf, errors }.render()?, true))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    session.destroy(&state).await?;
+    Ok(page::with_cookie(page::see_other("/staff/login"), Some(session::clear_cookie(&state, Realm::Staff)?)))
+}

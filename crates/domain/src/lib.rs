@@ -38,3 +38,4 @@ pub use job_seeker_number::{JobSeekerNumber, JobSeekerNumberError};
 pub use password::{NewPassword, PasswordContext, PasswordRule};
 pub use secret::Secret;
 pub use six_digits::{SixDigitCode, SixDigitCodeError};
+pub mod user_agent;

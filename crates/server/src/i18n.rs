@@ -4,17 +4,79 @@
 
 use std::collections::BTreeMap;
 
-/// The languages pages and mail can be shown in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The languages pages and mail can be shown in. Japanese is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
+    #[default]
     Ja,
+    En,
 }
 
 impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Ja, Lang::En];
+
     pub fn code(self) -> &'static str {
         match self {
             Self::Ja => "ja",
+            Self::En => "en",
         }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "ja" => Some(Self::Ja),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    /// The first of Japanese or English that an `Accept-Language` header prefers (by q-value),
+    /// else Japanese.
+    pub fn from_accept_language(header: &str) -> Self {
+        let mut best: Option<(f32, Self)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces.find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok())).unwrap_or(1.0);
+            let primary = tag.split('-').next().unwrap_or("");
+            if let Some(lang) = Self::parse(primary)
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Self::Ja, |(_, lang)| lang)
+    }
+}
+
+tokio::task_local! {
+    /// The language of the request being handled (set by the web layer's language middleware).
+    static REQUEST_LANG: Lang;
+}
+
+/// The current request's language; Japanese outside a request.
+pub fn request_lang() -> Lang {
+    REQUEST_LANG.try_with(|l| *l).unwrap_or_default()
+}
+
+/// Runs `f` with `lang` as the request's language.
+pub async fn with_lang<F: std::future::Future>(lang: Lang, f: F) -> F::Output {
+    REQUEST_LANG.scope(lang, f).await
+}
+
+/// An instant in JST, written the way `lang` writes dates.
+pub fn datetime(lang: Lang, ts: jiff::Timestamp) -> String {
+    match lang {
+        Lang::Ja => mypage_domain::jst::format_ja_datetime(ts),
+        Lang::En => mypage_domain::jst::format_en_datetime(ts),
+    }
+}
+
+/// A calendar date, written the way `lang` writes dates.
+pub fn date(lang: Lang, d: jiff::civil::Date) -> String {
+    match lang {
+        Lang::Ja => mypage_domain::jst::format_ja_date(d),
+        Lang::En => d.strftime("%-d %B %Y").to_string(),
     }
 }
 
@@ -52,6 +114,11 @@ impl Catalog {
         }
     }
 
+    /// The message for `key` if the catalog has one (for keys built from stored data).
+    pub fn try_get(&self, key: &str) -> Option<String> {
+        self.messages.get(key).cloned()
+    }
+
     /// The message with `{name}` placeholders filled in.
     pub fn fmt(&self, key: &str, args: &[(&str, &str)]) -> String {
         let mut text = self.get(key);
@@ -84,24 +151,32 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, String>
 #[derive(Debug)]
 pub struct I18n {
     ja: Catalog,
+    en: Catalog,
 }
 
 static SHARED: std::sync::LazyLock<I18n> = std::sync::LazyLock::new(|| {
     I18n::load().unwrap_or_else(|e| {
         // Unit tests parse the embedded catalogs, so this only happens to a broken build.
         tracing::error!(error = %e, "message catalog does not parse");
-        I18n { ja: Catalog { lang: Lang::Ja, messages: BTreeMap::new() } }
+        I18n {
+            ja: Catalog { lang: Lang::Ja, messages: BTreeMap::new() },
+            en: Catalog { lang: Lang::En, messages: BTreeMap::new() },
+        }
     })
 });
 
 impl I18n {
     pub fn load() -> Result<Self, String> {
-        Ok(Self { ja: Catalog::parse(Lang::Ja, include_str!("../locales/ja.toml"))? })
+        Ok(Self {
+            ja: Catalog::parse(Lang::Ja, include_str!("../locales/ja.toml"))?,
+            en: Catalog::parse(Lang::En, include_str!("../locales/en.toml"))?,
+        })
     }
 
     pub fn catalog(&self, lang: Lang) -> &Catalog {
         match lang {
             Lang::Ja => &self.ja,
+            Lang::En => &self.en,
         }
     }
 }
@@ -123,6 +198,39 @@ mod tests {
         for key in ja.keys() {
             assert!(!ja.get(key).trim().is_empty(), "{key} is empty");
         }
+    }
+
+    #[test]
+    fn both_catalogs_have_the_same_keys_and_placeholders() {
+        let i18n = I18n::load().unwrap();
+        let (ja, en) = (i18n.catalog(Lang::Ja), i18n.catalog(Lang::En));
+        let ja_keys: Vec<_> = ja.keys().collect();
+        let en_keys: Vec<_> = en.keys().collect();
+        let missing_in_en: Vec<_> = ja_keys.iter().filter(|k| !en_keys.contains(k)).collect();
+        let missing_in_ja: Vec<_> = en_keys.iter().filter(|k| !ja_keys.contains(k)).collect();
+        assert!(
+            missing_in_en.is_empty() && missing_in_ja.is_empty(),
+            "en lacks {missing_in_en:?}; ja lacks {missing_in_ja:?}"
+        );
+        let placeholders = |text: String| {
+            let mut names: Vec<String> =
+                text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(n, _)| n.to_owned())).collect();
+            names.sort();
+            names
+        };
+        for key in ja_keys {
+            assert_eq!(placeholders(ja.get(key)), placeholders(en.get(key)), "placeholders differ in {key}");
+            assert!(!en.get(key).trim().is_empty(), "{key} is empty in English");
+        }
+    }
+
+    #[test]
+    fn accept_language_picks_the_preferred_supported_language() {
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,ja;q=0.8"), Lang::En);
+        assert_eq!(Lang::from_accept_language("ja,en-US;q=0.9"), Lang::Ja);
+        assert_eq!(Lang::from_accept_language("fr-FR,en;q=0.5"), Lang::En);
+        assert_eq!(Lang::from_accept_language("fr-FR"), Lang::Ja);
+        assert_eq!(Lang::from_accept_language(""), Lang::Ja);
     }
 
     #[test]

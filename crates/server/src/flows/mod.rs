@@ -9,6 +9,7 @@ pub mod login;
 pub mod opening;
 pub mod recovery;
 pub mod registry;
+pub mod settings;
 pub mod staff;
 
 use crate::hashing::HashError;

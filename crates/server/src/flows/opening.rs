@@ -320,6 +320,7 @@ pub async fn complete(
         privacy_version: consent.privacy_version,
         terms_version: consent.terms_version,
         consented_at: consent.at_ms,
+        lang: lang.code(),
     };
     let account_id = match accounts::insert(&mut *tx, &new, store::ms(now)).await {
         Ok(id) => id,

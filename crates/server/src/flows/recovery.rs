@@ -158,6 +158,7 @@ pub async fn complete(
                 privacy_version: consent.privacy_version,
                 terms_version: consent.terms_version,
                 consented_at: consent.at_ms,
+                lang: lang.code(),
             };
             match accounts::insert(&mut *tx, &new, store::ms(now)).await {
                 Ok(_) => {}

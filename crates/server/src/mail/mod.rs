@@ -5,7 +5,6 @@ pub mod transport;
 pub mod worker;
 
 use jiff::Timestamp;
-use mypage_domain::jst;
 use mypage_domain::six_digits::SixDigitCode;
 use sqlx::AnyConnection;
 
@@ -25,6 +24,12 @@ pub enum Message<'a> {
     LoginLockedV1 { until: Timestamp },
     /// The password was reset through recovery.
     PasswordResetV1,
+    /// The code that confirms a new login ID, sent to the new address.
+    EmailChangeCodeV1 { key: &'a SixDigitCode, expires_at: Timestamp, ttl_minutes: u64 },
+    /// The login ID changed; sent to the old address.
+    EmailChangedV1 { new_email: &'a str },
+    /// The password was changed on My Page.
+    PasswordChangedV1,
     /// Someone tried to open an account with an address that is already a login ID.
     AddressInUseV1,
     /// The account is open.
@@ -39,6 +44,9 @@ impl Message<'_> {
             Self::OneTimePasswordV1 { .. } => "one_time_password.v1",
             Self::LoginLockedV1 { .. } => "login_locked.v1",
             Self::PasswordResetV1 => "password_reset.v1",
+            Self::EmailChangeCodeV1 { .. } => "email_change_code.v1",
+            Self::EmailChangedV1 { .. } => "email_changed.v1",
+            Self::PasswordChangedV1 => "password_changed.v1",
             Self::AddressInUseV1 => "address_in_use.v1",
             Self::AccountOpenedV1 => "account_opened.v1",
         }
@@ -55,7 +63,7 @@ impl Message<'_> {
                     &[
                         ("key", key.as_str()),
                         ("minutes", &ttl_minutes.to_string()),
-                        ("expires", &jst::format_ja_datetime(*expires_at)),
+                        ("expires", &crate::i18n::datetime(t.lang(), *expires_at)),
                     ],
                 ),
             ),
@@ -66,7 +74,7 @@ impl Message<'_> {
                     &[
                         ("key", key.as_str()),
                         ("minutes", &ttl_minutes.to_string()),
-                        ("expires", &jst::format_ja_datetime(*expires_at)),
+                        ("expires", &crate::i18n::datetime(t.lang(), *expires_at)),
                     ],
                 ),
             ),
@@ -77,7 +85,7 @@ impl Message<'_> {
                     &[
                         ("otp", otp.as_str()),
                         ("minutes", &ttl_minutes.to_string()),
-                        ("expires", &jst::format_ja_datetime(*expires_at)),
+                        ("expires", &crate::i18n::datetime(t.lang(), *expires_at)),
                     ],
                 ),
             ),
@@ -85,12 +93,33 @@ impl Message<'_> {
                 t.get("mail.login_locked.subject"),
                 t.fmt(
                     "mail.login_locked.body",
-                    &[("until", &jst::format_ja_datetime(*until)), ("forgot_url", &format!("{base_url}/login/forgot"))],
+                    &[
+                        ("until", &crate::i18n::datetime(t.lang(), *until)),
+                        ("forgot_url", &format!("{base_url}/login/forgot")),
+                    ],
                 ),
             ),
             Self::PasswordResetV1 => (
                 t.get("mail.password_reset.subject"),
                 t.fmt("mail.password_reset.body", &[("login_url", &format!("{base_url}/login"))]),
+            ),
+            Self::EmailChangeCodeV1 { key, expires_at, ttl_minutes } => (
+                t.get("mail.email_change_code.subject"),
+                t.fmt(
+                    "mail.email_change_code.body",
+                    &[
+                        ("key", key.as_str()),
+                        ("minutes", &ttl_minutes.to_string()),
+                        ("expires", &crate::i18n::datetime(t.lang(), *expires_at)),
+                    ],
+                ),
+            ),
+            Self::EmailChangedV1 { new_email } => {
+                (t.get("mail.email_changed.subject"), t.fmt("mail.email_changed.body", &[("new_email", new_email)]))
+            }
+            Self::PasswordChangedV1 => (
+                t.get("mail.password_changed.subject"),
+                t.fmt("mail.password_changed.body", &[("forgot_url", &format!("{base_url}/login/forgot"))]),
             ),
             Self::AddressInUseV1 => (
                 t.get("mail.address_in_use.subject"),

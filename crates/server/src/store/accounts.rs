@@ -60,12 +60,14 @@ pub struct NewAccount<'a> {
     pub privacy_version: i64,
     pub terms_version: i64,
     pub consented_at: i64,
+    /// The language of the account's mail (`ja`, `en`).
+    pub lang: &'a str,
 }
 
 pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewAccount<'_>, now_ms: i64) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO accounts (job_seeker_id, email, password_hash, privacy_version, terms_version, \
-         consented_at, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+         consented_at, created_at, password_changed_at, lang) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
     )
     .bind(new.job_seeker_id)
     .bind(new.email)
@@ -74,6 +76,7 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewAccount<
     .bind(new.terms_version)
     .bind(new.consented_at)
     .bind(now_ms)
+    .bind(new.lang)
     .fetch_one(ex)
     .await?;
     Ok(id)

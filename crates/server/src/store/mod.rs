@@ -16,6 +16,7 @@ pub mod login;
 pub mod offices;
 pub mod outbox;
 pub mod sessions;
+pub mod settings;
 pub mod staff;
 
 use std::str::FromStr as _;

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::flows::FlowError;
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -62,7 +62,7 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let t = catalog(Lang::Ja);
+        let t = catalog(request_lang());
         let (status, key, next_href) = match &self {
             Self::NotFound => (StatusCode::NOT_FOUND, "error.not_found", "/"),
             Self::BadRequest => (StatusCode::BAD_REQUEST, "error.bad_request", "/"),

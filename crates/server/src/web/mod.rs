@@ -6,6 +6,7 @@ pub mod client;
 pub mod error;
 pub mod form;
 pub mod headers;
+pub mod lang;
 pub mod login;
 pub mod mypage;
 pub mod opening;
@@ -34,10 +35,12 @@ pub fn router(state: AppState) -> Router {
         .merge(login::routes())
         .merge(mypage::routes())
         .merge(staff::routes())
+        .route("/lang/{code}", axum::routing::get(lang::switch))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), headers::origin_check))
         .layer(middleware::from_fn_with_state(state.clone(), headers::security_headers))
+        .layer(middleware::from_fn(lang::negotiate))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -9,7 +9,7 @@ use axum::routing::get;
 
 use super::error::AppError;
 use super::page;
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store::outbox;
 
@@ -29,7 +29,7 @@ struct TopPage<'a> {
 }
 
 async fn top() -> Result<Response, AppError> {
-    Ok(page::html(TopPage { t: catalog(Lang::Ja) }.render()?, false))
+    Ok(page::html(TopPage { t: catalog(request_lang()) }.render()?, false))
 }
 
 /// Assets are compiled in: the binary is the whole deployment.

@@ -37,6 +37,9 @@ pub struct FlowData {
     /// A staff login that passed the password and still needs enrolment or a new password.
     #[serde(default)]
     pub staff_pending: Option<i64>,
+    /// A change of login ID waiting for its code: the change's id and the new address.
+    #[serde(default)]
+    pub email_change: Option<(i64, String)>,
     /// A password recovery waiting for its new password and auth key.
     #[serde(default)]
     pub pending_reset: Option<PendingReset>,
@@ -247,6 +250,11 @@ pub fn remember_cookie(state: &AppState, token: &str, max_age: Duration) -> Resu
 impl Session {
     pub fn realm(&self) -> Realm {
         self.realm
+    }
+
+    /// The keyed hash that identifies this session in the store (never the token itself).
+    pub fn id_hash(&self) -> &str {
+        &self.id_hash
     }
 
     /// Ends this session server-side.

@@ -9,6 +9,7 @@ mod cli;
 mod concurrency;
 mod login;
 mod mail;
+mod mypage;
 mod opening;
 mod platform;
 mod recovery;

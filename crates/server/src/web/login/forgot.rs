@@ -18,7 +18,7 @@ use super::user_agent;
 use crate::flows::login::Origin;
 use crate::flows::opening;
 use crate::flows::recovery::{self, RecoveryRequest, ResetOutcome, StartOutcome};
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
@@ -78,7 +78,7 @@ fn forgot_page<'a>(
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     let (session, cookie) = session::load_or_start(&state, &headers).await?;
-    let page = forgot_page(catalog(Lang::Ja), session.csrf, &ForgotForm::default(), Errors::default(), None);
+    let page = forgot_page(catalog(request_lang()), session.csrf, &ForgotForm::default(), Errors::default(), None);
     Ok(page::with_cookie(page::html(page.render()?, false), cookie))
 }
 
@@ -89,7 +89,7 @@ pub async fn submit(
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
     let mut session = session::for_post(&state, &headers, &form.csrf).await?;
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let mut errors = Errors::default();
     let email = Email::parse(&form.email).ok().filter(|_| acceptable(&form.email));
     let email = noted(&mut errors, "email", t.get("opening.apply.error.email_invalid"), email);
@@ -102,7 +102,7 @@ pub async fn submit(
         return Ok(page::html(forgot_page(t, session.csrf, &form, errors, None).render()?, true));
     };
     let request = RecoveryRequest { email, number, birth_date };
-    match recovery::start(&state, &request, &client, Lang::Ja).await? {
+    match recovery::start(&state, &request, &client, request_lang()).await? {
         StartOutcome::ClientLimited => {
             let notice = Some(t.get("login.notice.client_limited"));
             Ok(page::html(forgot_page(t, session.csrf, &form, errors, notice).render()?, true))
@@ -141,7 +141,7 @@ fn render_reset(
     errors: Errors,
     notice: Option<String>,
 ) -> Result<Response, AppError> {
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let email = session.data.pending_reset.as_ref().map(|p| p.email.clone()).unwrap_or_default();
     let rules = check_each(password)
         .into_iter()
@@ -191,7 +191,7 @@ pub async fn submit_password(
     let Some(mut pending) = session.data.pending_reset.clone() else {
         return Ok(page::see_other("/login/forgot"));
     };
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let mut errors = Errors::default();
     let password = Secret::new(form.password.chars().take(256).collect());
     let confirmation = Secret::new(form.password_confirmation.chars().take(256).collect());
@@ -214,7 +214,8 @@ pub async fn submit_password(
     let ua = user_agent(&headers);
     let origin = Origin { client: &client, user_agent: &ua };
     let consent = session.data.consent;
-    let outcome = recovery::complete(&state, &mut pending, consent, &new_password, &key, &origin, Lang::Ja).await?;
+    let outcome =
+        recovery::complete(&state, &mut pending, consent, &new_password, &key, &origin, request_lang()).await?;
     session.data.pending_reset = Some(pending);
     let notice = match outcome {
         ResetOutcome::Reset | ResetOutcome::Opened => {
@@ -246,7 +247,7 @@ struct DonePage<'a> {
 
 pub async fn done(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     match session::load(&state, &headers).await?.and_then(|s| s.data.just_reset) {
-        Some(opened) => Ok(page::html(DonePage { t: catalog(Lang::Ja), opened }.render()?, false)),
+        Some(opened) => Ok(page::html(DonePage { t: catalog(request_lang()), opened }.render()?, false)),
         None => Ok(page::see_other("/login")),
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::user_agent;
 use crate::flows::login::{self, Origin, OtpOutcome, OtpResend};
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store;
 use crate::web::client::ClientAddr;
@@ -42,13 +42,13 @@ async fn render(
     resent: bool,
     remember_checked: bool,
 ) -> Result<Response, AppError> {
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let Some(pending) = &session.data.pending_login else { return Ok(page::see_other("/login")) };
     let challenge = store::login::find_challenge(state.store.pool(), pending.challenge_id).await?;
     let account = store::accounts::find(state.store.pool(), pending.account_id).await?;
     let expires = challenge
         .and_then(|c| store::ts(c.expires_at).ok())
-        .map(mypage_domain::jst::format_ja_datetime)
+        .map(|ts| crate::i18n::datetime(request_lang(), ts))
         .unwrap_or_default();
     let days = state.settings.remember_ttl.as_secs() / 86400;
     let has_errors = !errors.is_empty() || notice.is_some();
@@ -94,7 +94,7 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     let session = session::for_post(&state, &headers, &form.csrf).await?;
     let Some(pending) = session.data.pending_login.clone() else { return Ok(page::see_other("/login")) };
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let remember = form.remember.is_some();
     let otp = match SixDigitCode::parse(&form.otp) {
         Ok(otp) if acceptable(&form.otp) => otp,
@@ -159,8 +159,8 @@ pub async fn resend(
 ) -> Result<Response, AppError> {
     let mut session = session::for_post(&state, &headers, &form.csrf).await?;
     let Some(pending) = session.data.pending_login.clone() else { return Ok(page::see_other("/login")) };
-    let t = catalog(Lang::Ja);
-    match login::resend_otp(&state, &pending, Lang::Ja).await? {
+    let t = catalog(request_lang());
+    match login::resend_otp(&state, &pending, request_lang()).await? {
         OtpResend::Sent(new) => {
             session.data.pending_login = Some(new);
             session.save(&state).await?;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::user_agent;
 use crate::flows::login::{self, Origin, PasswordOutcome};
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
@@ -41,6 +41,7 @@ fn notice(t: &Catalog, key: Option<&str>) -> Option<String> {
         "otp_expired" => Some(t.get("login.notice.otp_expired")),
         "cancelled" => Some(t.get("login.notice.cancelled")),
         "logged_out" => Some(t.get("login.notice.logged_out")),
+        "logged_out_everywhere" => Some(t.get("login.notice.logged_out_everywhere")),
         "signed_out" => Some(t.get("login.notice.signed_out")),
         _ => None,
     }
@@ -55,7 +56,7 @@ pub async fn show(
     if session.account_id.is_some() {
         return Ok(page::see_other("/mypage"));
     }
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let page = LoginPage {
         t,
         csrf: session.csrf,
@@ -83,7 +84,7 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let mut session = session::for_post(&state, &headers, &form.csrf).await?;
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let mut errors = Errors::default();
     if form.email.trim().is_empty() {
         errors.add("email", t.get("login.error.email_empty"));
@@ -103,7 +104,7 @@ pub async fn submit(
     let origin = Origin { client: &client, user_agent: &ua };
     let remembered = session::remembered_token(&state, &headers);
     let outcome =
-        login::check_password(&state, &form.email, &password, remembered.as_deref(), &origin, Lang::Ja).await?;
+        login::check_password(&state, &form.email, &password, remembered.as_deref(), &origin, request_lang()).await?;
     match outcome {
         PasswordOutcome::Rejected => {
             errors.add("email", t.get("login.error.rejected"));

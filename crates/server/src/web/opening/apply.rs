@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::Steps;
 use crate::flows::opening::{self, Application, ApplyOutcome};
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
@@ -79,7 +79,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     let Some(session) = session::load(&state, &headers).await?.filter(|s| s.data.consent.is_some()) else {
         return Ok(page::see_other("/opening/consent"));
     };
-    let page = ApplyPage::new(catalog(Lang::Ja), session.csrf, &ApplyForm::default(), Errors::default());
+    let page = ApplyPage::new(catalog(request_lang()), session.csrf, &ApplyForm::default(), Errors::default());
     Ok(page::html(page.render()?, false))
 }
 
@@ -139,12 +139,12 @@ pub async fn submit(
     if session.data.consent.is_none() {
         return Ok(page::see_other("/opening/consent"));
     }
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let application = match parse(t, &form, today_jst(state.now())) {
         Ok(app) => app,
         Err(errors) => return Ok(page::html(ApplyPage::new(t, session.csrf, &form, errors).render()?, true)),
     };
-    let outcome = opening::apply(&state, &application, &client, Lang::Ja).await?;
+    let outcome = opening::apply(&state, &application, &client, request_lang()).await?;
     let mut errors = Errors::default();
     let mut notice = None;
     let mut already_opened = false;

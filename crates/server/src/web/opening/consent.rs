@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::Steps;
 use crate::flows::opening::{self, Consent, DocumentKind};
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store;
 use crate::web::error::AppError;
@@ -37,7 +37,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     let privacy = opening::current_document(&state, DocumentKind::Privacy).await?;
     let terms = opening::current_document(&state, DocumentKind::Terms).await?;
     let page = ConsentPage {
-        t: catalog(Lang::Ja),
+        t: catalog(request_lang()),
         steps: Steps { current: 1 },
         privacy_opened: session.data.has_opened(DocumentKind::Privacy, privacy.version),
         terms_opened: session.data.has_opened(DocumentKind::Terms, terms.version),
@@ -55,10 +55,13 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 pub struct DocumentQuery {
     #[serde(default)]
     partial: Option<String>,
+    /// `mypage` when opened from the re-consent page of My Page.
+    #[serde(default, rename = "return")]
+    back: Option<String>,
 }
 
 fn version_label(version: i64) -> String {
-    catalog(Lang::Ja).fmt("opening.consent.version", &[("version", &version.to_string())])
+    catalog(request_lang()).fmt("opening.consent.version", &[("version", &version.to_string())])
 }
 
 #[derive(Template)]
@@ -69,6 +72,8 @@ struct DocumentPage<'a> {
     version: i64,
     version_label: String,
     paragraphs: Vec<String>,
+    back_href: &'static str,
+    back_label: String,
 }
 
 /// The same document without the page around it, for the dialog the script opens.
@@ -98,7 +103,13 @@ pub async fn document(
     let body = if query.partial.is_some() {
         DocumentPartial { version: doc.version, title: doc.title, version_label, paragraphs }.render()?
     } else {
-        DocumentPage { t: catalog(Lang::Ja), title: doc.title, version: doc.version, version_label, paragraphs }
+        let t = catalog(request_lang());
+        let (back_href, back_key) = match query.back.as_deref() {
+            Some("mypage") => ("/mypage/consent", "mypage.consent.title"),
+            _ => ("/opening/consent", "opening.document.back"),
+        };
+        let back_label = t.get(back_key);
+        DocumentPage { t, title: doc.title, version: doc.version, version_label, paragraphs, back_href, back_label }
             .render()?
     };
     Ok(page::with_cookie(page::html(body, false), cookie))
@@ -120,7 +131,7 @@ pub async fn submit(
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, AppError> {
     let mut session = session::for_post(&state, &headers, &form.csrf).await?;
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let privacy = opening::current_document(&state, DocumentKind::Privacy).await?;
     let terms = opening::current_document(&state, DocumentKind::Terms).await?;
     let privacy_opened = session.data.has_opened(DocumentKind::Privacy, privacy.version);

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::Steps;
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::page;
@@ -22,7 +22,7 @@ struct DonePage<'a> {
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     match session::load(&state, &headers).await? {
         Some(s) if s.data.just_opened => {
-            let page = DonePage { t: catalog(Lang::Ja), steps: Steps { current: 4 } };
+            let page = DonePage { t: catalog(request_lang()), steps: Steps { current: 4 } };
             Ok(page::html(page.render()?, false))
         }
         _ => Ok(page::see_other("/")),

@@ -6,7 +6,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use mypage_domain::jst;
 use mypage_domain::password::{PasswordRule, check_each};
 use mypage_domain::secret::Secret;
 use mypage_domain::six_digits::SixDigitCode;
@@ -14,7 +13,7 @@ use serde::Deserialize;
 
 use super::Steps;
 use crate::flows::opening::{self, CompleteOutcome, PendingOpening, ResendOutcome};
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
@@ -62,8 +61,11 @@ async fn render(
     notice: Option<String>,
     resent: bool,
 ) -> Result<Response, AppError> {
-    let t = catalog(Lang::Ja);
-    let key_expires = opening::key_expiry(state, pending).await?.map(jst::format_ja_datetime).unwrap_or_default();
+    let t = catalog(request_lang());
+    let key_expires = opening::key_expiry(state, pending)
+        .await?
+        .map(|ts| crate::i18n::datetime(request_lang(), ts))
+        .unwrap_or_default();
     let has_errors = !errors.is_empty() || notice.is_some();
     let page = PasswordPage {
         t,
@@ -113,7 +115,7 @@ pub async fn submit(
     let (Some(pending), Some(consent)) = (session.data.pending.clone(), session.data.consent) else {
         return Ok(page::see_other("/opening/apply"));
     };
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let mut errors = Errors::default();
     let password = Secret::new(form.password.chars().take(256).collect());
     let confirmation = Secret::new(form.password_confirmation.chars().take(256).collect());
@@ -142,7 +144,7 @@ pub async fn submit(
     let (Some(new_password), Some(key)) = (new_password, key) else {
         return render(&state, &session, &pending, &form.password, errors, None, false).await;
     };
-    let outcome = opening::complete(&state, &pending, consent, &new_password, &key, &client, Lang::Ja).await?;
+    let outcome = opening::complete(&state, &pending, consent, &new_password, &key, &client, request_lang()).await?;
     let notice = match outcome {
         CompleteOutcome::Opened { .. } => {
             session.data = session::FlowData { just_opened: true, ..Default::default() };
@@ -178,8 +180,8 @@ pub async fn resend(
     let Some(pending) = session.data.pending.clone() else {
         return Ok(page::see_other("/opening/apply"));
     };
-    let t = catalog(Lang::Ja);
-    match opening::resend(&state, &pending, &client, Lang::Ja).await? {
+    let t = catalog(request_lang());
+    match opening::resend(&state, &pending, &client, request_lang()).await? {
         ResendOutcome::Sent(new_pending) => {
             session.data.pending = Some(new_pending.clone());
             session.save(&state).await?;

@@ -5,13 +5,12 @@ use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use mypage_domain::jst;
 use serde::Deserialize;
 
 use super::{CurrentStaff, Nav};
 use crate::flows::registry::{self, AddOffice, OfficeNumber};
 use crate::flows::staff::{self, CreateRefusal, Credentials, Role};
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::import::{self, RowOutcome};
 use crate::state::AppState;
 use crate::store::{self, audit, offices};
@@ -37,7 +36,7 @@ struct ImportPage<'a> {
 
 pub async fn show_import(current: CurrentStaff) -> Result<Response, AppError> {
     let page =
-        ImportPage { t: catalog(Lang::Ja), nav: Nav::of(&current), rows: Vec::new(), summary: None, error: None };
+        ImportPage { t: catalog(request_lang()), nav: Nav::of(&current), rows: Vec::new(), summary: None, error: None };
     Ok(page::html(page.render()?, false))
 }
 
@@ -57,7 +56,7 @@ pub async fn submit_import(
         }
     }
     session::for_post_in(&state, Realm::Staff, &headers, &csrf).await?;
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let actor = current.member.actor();
     let (rows, summary, error) = match import::import(&state, &file, &actor, current.member.scope()).await {
         Ok(report) => {
@@ -161,7 +160,7 @@ pub async fn audit(
         .into_iter()
         .map(|e| {
             (
-                store::ts(e.at).map(jst::format_ja_datetime).unwrap_or_default(),
+                store::ts(e.at).map(|ts| crate::i18n::datetime(request_lang(), ts)).unwrap_or_default(),
                 e.actor,
                 e.kind,
                 e.job_seeker_id.map(|i| i.to_string()).unwrap_or_default(),
@@ -177,7 +176,7 @@ pub async fn audit(
         from: echo(&query.from),
         to: echo(&query.to),
     };
-    let page = AuditPage { t: catalog(Lang::Ja), nav: Nav::of(&current), query, events };
+    let page = AuditPage { t: catalog(request_lang()), nav: Nav::of(&current), query, events };
     Ok(page::html(page.render()?, false))
 }
 
@@ -193,7 +192,8 @@ struct OfficesPage<'a> {
 pub async fn offices(State(state): State<AppState>, current: CurrentStaff) -> Result<Response, AppError> {
     admin_only(&current)?;
     let list = offices::list(state.store.pool()).await?;
-    let page = OfficesPage { t: catalog(Lang::Ja), nav: Nav::of(&current), offices: list, errors: Errors::default() };
+    let page =
+        OfficesPage { t: catalog(request_lang()), nav: Nav::of(&current), offices: list, errors: Errors::default() };
     Ok(page::html(page.render()?, false))
 }
 
@@ -217,7 +217,7 @@ pub async fn add_office(
 ) -> Result<Response, AppError> {
     session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
     admin_only(&current)?;
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let mut errors = Errors::default();
     let name = mypage_domain::text::normalize(&form.name);
     let notice = mypage_domain::text::normalize(&form.notice);
@@ -284,7 +284,7 @@ async fn members_page(
     errors: Errors,
     credentials: Option<(String, Credentials)>,
 ) -> Result<Response, AppError> {
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let all_offices = offices::list(state.store.pool()).await?;
     let office_name = |id: i64| all_offices.iter().find(|o| o.id == id).map(|o| o.name.clone()).unwrap_or_default();
     let members = store::staff::list(state.store.pool())
@@ -337,7 +337,7 @@ pub async fn create_member(
 ) -> Result<Response, AppError> {
     session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
     admin_only(&current)?;
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let mut errors = Errors::default();
     let name = mypage_domain::text::normalize(&form.name);
     let role = Role::parse(&form.role);

@@ -10,7 +10,7 @@ use mypage_domain::secret::Secret;
 use serde::Deserialize;
 
 use crate::flows::staff::{self, LoginOutcome};
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
@@ -32,8 +32,12 @@ pub async fn show_login(State(state): State<AppState>, headers: HeaderMap) -> Re
     if session.staff_id.is_some() {
         return Ok(page::see_other("/staff"));
     }
-    let page =
-        LoginPage { t: catalog(Lang::Ja), csrf: session.csrf, login_id: String::new(), errors: Errors::default() };
+    let page = LoginPage {
+        t: catalog(request_lang()),
+        csrf: session.csrf,
+        login_id: String::new(),
+        errors: Errors::default(),
+    };
     Ok(page::with_cookie(page::html(page.render()?, false), cookie))
 }
 
@@ -69,7 +73,7 @@ pub async fn submit_login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let password = Secret::new(form.password.chars().take(256).collect());
     match staff::login(&state, &form.login_id, &password, &form.totp, &client).await? {
         LoginOutcome::LoggedIn { staff_id, must_change_password } => {
@@ -121,8 +125,13 @@ async fn render_enroll(
 ) -> Result<Response, AppError> {
     let url = staff::enrolment_url(state, staff_id).await?.ok_or(AppError::NotFound)?;
     let has_errors = !errors.is_empty();
-    let page =
-        EnrollPage { t: catalog(Lang::Ja), csrf: session.csrf.clone(), qr_svg: qr_svg(&url), otpauth_url: url, errors };
+    let page = EnrollPage {
+        t: catalog(request_lang()),
+        csrf: session.csrf.clone(),
+        qr_svg: qr_svg(&url),
+        otpauth_url: url,
+        errors,
+    };
     Ok(page::html(page.render()?, has_errors))
 }
 
@@ -155,7 +164,7 @@ pub async fn submit_enroll(
         }
         None => {
             let mut errors = Errors::default();
-            errors.add("totp", catalog(Lang::Ja).get("staff.enroll.wrong_code"));
+            errors.add("totp", catalog(request_lang()).get("staff.enroll.wrong_code"));
             render_enroll(&state, &session, staff_id, errors).await
         }
     }
@@ -172,7 +181,7 @@ struct PasswordPage<'a> {
 pub async fn show_password(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     match session::load_in(&state, Realm::Staff, &headers).await? {
         Some(session) if session.staff_id.is_some() => {
-            let page = PasswordPage { t: catalog(Lang::Ja), csrf: session.csrf, errors: Errors::default() };
+            let page = PasswordPage { t: catalog(request_lang()), csrf: session.csrf, errors: Errors::default() };
             Ok(page::html(page.render()?, false))
         }
         _ => Ok(page::see_other("/staff/login")),
@@ -196,7 +205,7 @@ pub async fn submit_password(
 ) -> Result<Response, AppError> {
     let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
     let Some(staff_id) = session.staff_id else { return Ok(page::see_other("/staff/login")) };
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let password = Secret::new(form.password.chars().take(256).collect());
     let confirmation = Secret::new(form.password_confirmation.chars().take(256).collect());
     match staff::change_password(&state, staff_id, password, &confirmation).await? {

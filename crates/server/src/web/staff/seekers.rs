@@ -9,13 +9,12 @@ use mypage_domain::clock::today_jst;
 use mypage_domain::code_state::CodeState;
 use mypage_domain::email::Email;
 use mypage_domain::job_seeker_number::JobSeekerNumber;
-use mypage_domain::jst;
 use serde::Deserialize;
 
 use super::{CurrentStaff, Nav};
 use crate::flows::codes::IssueRefusal;
 use crate::flows::console::{self, AccountAction, EmailChange, RegisterRefusal};
-use crate::i18n::{Catalog, Lang, catalog};
+use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store::{self, job_seekers, offices};
 use crate::web::client::ClientAddr;
@@ -26,7 +25,7 @@ use crate::web::session::{self, Realm};
 
 /// An instant as the counter reads it.
 fn when(ms: i64) -> String {
-    store::ts(ms).map(jst::format_ja_datetime).unwrap_or_default()
+    store::ts(ms).map(|ts| crate::i18n::datetime(request_lang(), ts)).unwrap_or_default()
 }
 
 #[derive(Template)]
@@ -61,7 +60,8 @@ pub async fn home(
         let scope = current.member.scope();
         job_seekers::search(state.store.pool(), number.as_deref(), kana.as_deref(), email.as_deref(), scope).await?
     };
-    let page = HomePage { t: catalog(Lang::Ja), nav: Nav::of(&current), searched: !q.is_empty(), q: echo(&q), results };
+    let page =
+        HomePage { t: catalog(request_lang()), nav: Nav::of(&current), searched: !q.is_empty(), q: echo(&q), results };
     Ok(page::html(page.render()?, false))
 }
 
@@ -121,7 +121,7 @@ async fn offices_for(state: &AppState, current: &CurrentStaff) -> Result<Vec<off
 pub async fn show_new(State(state): State<AppState>, current: CurrentStaff) -> Result<Response, AppError> {
     let form = NewSeekerForm { office_id: current.member.office_id.to_string(), ..Default::default() };
     let page = NewPage {
-        t: catalog(Lang::Ja),
+        t: catalog(request_lang()),
         offices: offices_for(&state, &current).await?,
         nav: Nav::of(&current),
         fields: NewPage::fields(&form),
@@ -147,7 +147,7 @@ pub async fn submit_new(
     Form(form): Form<NewSeekerForm>,
 ) -> Result<Response, AppError> {
     session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let mut errors = Errors::default();
     let today = today_jst(state.now());
     let number = JobSeekerNumber::parse(&form.number).ok();
@@ -218,7 +218,7 @@ async fn rerender(
     errors: Errors,
 ) -> Result<Response, AppError> {
     let page = NewPage {
-        t: catalog(Lang::Ja),
+        t: catalog(request_lang()),
         offices: offices_for(state, &current).await?,
         nav: Nav::of(&current),
         fields: NewPage::fields(&form),
@@ -271,7 +271,7 @@ pub async fn detail(
     Path(id): Path<i64>,
     Query(query): Query<DetailQuery>,
 ) -> Result<Response, AppError> {
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let view = console::view(&state, &current.member, id).await?.ok_or(AppError::NotFound)?;
     console::record_view(&state, &current.member, id, &client).await?;
     let s = &view.seeker.row;
@@ -376,7 +376,10 @@ pub async fn detail(
         .events
         .iter()
         .take(50)
-        .map(|e| fact(when(e.at), format!("{} {} {}", e.kind, e.actor, e.detail), false))
+        .map(|e| {
+            let label = t.try_get(&format!("staff.event.{}", e.kind)).unwrap_or_else(|| t.get("staff.event.other"));
+            fact(when(e.at), format!("{label} ({}) {}", e.actor, e.detail), false)
+        })
         .collect();
     let notice = query.done.as_deref().and_then(|d| match d {
         "unlock" | "revoke-browsers" | "disable" | "enable" | "email" | "email_invalid" | "email_in_use" => {
@@ -397,7 +400,7 @@ pub async fn detail(
         mails,
         events,
         notice,
-        email: s.email.clone().unwrap_or_default(),
+        email: view.account.as_ref().map(|(a, _)| a.email.clone()).or_else(|| s.email.clone()).unwrap_or_default(),
     };
     Ok(page::html(page.render()?, false))
 }
@@ -434,7 +437,7 @@ pub async fn issue_code(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
-    let t = catalog(Lang::Ja);
+    let t = catalog(request_lang());
     let (seeker, issued) = match console::issue_code(&state, &current.member, id, &client).await? {
         None => return Err(AppError::NotFound),
         Some(Err(IssueRefusal::AlreadyOpened | IssueRefusal::UnknownJobSeeker)) => {
@@ -449,10 +452,10 @@ pub async fn issue_code(
         notice: seeker.office.slip_notice.clone(),
         name: seeker.row.name.clone(),
         code: issued.code.grouped(),
-        expires: t.fmt("staff.slip.expires", &[("expires", &jst::format_ja_datetime(issued.expires_at))]),
+        expires: t.fmt("staff.slip.expires", &[("expires", &crate::i18n::datetime(request_lang(), issued.expires_at))]),
         qr_svg: super::auth::qr_svg(&url),
         url,
-        issued: jst::format_ja_datetime(state.now()),
+        issued: crate::i18n::datetime(request_lang(), state.now()),
         id,
     };
     Ok(page::html(page.render()?, false))

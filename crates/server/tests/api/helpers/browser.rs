@@ -79,6 +79,14 @@ impl Browser {
         Self::read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
     }
 
+    pub async fn get_with_headers(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        Self::read(request.send().await.unwrap()).await
+    }
+
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         Self::read(self.client.post(format!("{}{path}", self.base)).form(form).send().await.unwrap()).await
     }

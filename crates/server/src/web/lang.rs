@@ -1,0 +1,66 @@
+//! The language of each request: the switch's cookie when set, else `Accept-Language`, else
+//! Japanese; and `/lang/{code}`, the switch every page links to.
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::page;
+use crate::i18n::{self, Lang};
+use crate::state::AppState;
+
+const COOKIE: &str = "mypage-lang";
+
+fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .and_then(|(_, v)| Lang::parse(v))
+}
+
+/// Decides the request's language and runs the rest of the request with it.
+pub async fn negotiate(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let lang = from_cookie(headers).unwrap_or_else(|| {
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(Lang::from_accept_language)
+            .unwrap_or_default()
+    });
+    let mut response = i18n::with_lang(lang, next.run(request)).await;
+    response.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    response
+}
+
+/// Where to go back to after switching: the page the switch was clicked on, if it is ours.
+fn back_to(state: &AppState, headers: &HeaderMap) -> String {
+    let origin = state.settings.base_url.origin();
+    headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.strip_prefix(origin))
+        .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+        .map_or_else(|| "/".to_owned(), str::to_owned)
+}
+
+/// Sets the language for a year (and for the logged-in account's mail) and goes back.
+pub async fn switch(State(state): State<AppState>, Path(code): Path<String>, headers: HeaderMap) -> Response {
+    let Some(lang) = Lang::parse(&code) else { return page::see_other("/") };
+    if let Ok(Some(session)) = super::session::load(&state, &headers).await
+        && let Some(account_id) = session.account_id
+        && let Err(e) = crate::flows::settings::set_lang(&state, account_id, lang).await
+    {
+        tracing::warn!(error = %e, "could not record the account's language");
+    }
+    let secure = if state.settings.base_url.secure_cookies() { "; Secure" } else { "" };
+    let cookie =
+        HeaderValue::from_str(&format!("{COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", lang.code()));
+    page::with_cookie(page::see_other(&back_to(&state, &headers)), cookie.ok())
+}

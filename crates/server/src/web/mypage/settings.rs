@@ -1,0 +1,317 @@
+//! 「アカウント設定」: change the login ID (confirmed by a code to the new address), change the
+//! password, see and revoke remembered browsers, see recent logins, log out everywhere.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use mypage_domain::email::Email;
+use mypage_domain::password::PasswordRule;
+use mypage_domain::secret::Secret;
+use mypage_domain::six_digits::SixDigitCode;
+use mypage_domain::user_agent::{approximate_address, describe};
+use serde::Deserialize;
+
+use super::{CsrfForm, CurrentAccount};
+use crate::flows::opening;
+use crate::flows::settings::{self as flow, EmailConfirm, PasswordChange};
+use crate::i18n::{Catalog, catalog, request_lang};
+use crate::state::AppState;
+use crate::store::{self, accounts, settings as store_settings};
+use crate::web::error::AppError;
+use crate::web::form::{Form, acceptable};
+use crate::web::page::{self, Errors, echo};
+use crate::web::session::{self, Realm, Session};
+
+fn when(ms: i64) -> String {
+    store::ts(ms).map(|ts| crate::i18n::datetime(request_lang(), ts)).unwrap_or_default()
+}
+
+/// "Safari on iPhone", in the page's language.
+fn device(t: &Catalog, user_agent: &str) -> String {
+    let (browser, os) = describe(user_agent);
+    t.fmt(
+        "device.describe",
+        &[("browser", &t.get(&format!("browser.{}", browser.key()))), ("os", &t.get(&format!("os.{}", os.key())))],
+    )
+}
+
+#[derive(Template)]
+#[template(path = "mypage/settings.html")]
+struct SettingsPage<'a> {
+    t: &'a Catalog,
+    csrf: String,
+    current_email: String,
+    new_email: String,
+    /// id, device, first use, last use, expiry
+    browsers: Vec<(i64, String, String, String, String)>,
+    /// when, device, method, approximate address
+    logins: Vec<(String, String, String, String)>,
+    errors: Errors,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SettingsQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    current: &CurrentAccount,
+    new_email: &str,
+    errors: Errors,
+    notice: Option<String>,
+) -> Result<Response, AppError> {
+    let t = catalog(request_lang());
+    let pool = state.store.pool();
+    let account = accounts::find(pool, current.account_id).await?.ok_or(AppError::NotFound)?;
+    let now = store::ms(state.now());
+    let browsers = store_settings::remembered(pool, current.account_id, now)
+        .await?
+        .into_iter()
+        .map(|b| (b.id, device(t, &b.user_agent), when(b.created_at), when(b.last_used_at), when(b.expires_at)))
+        .collect();
+    let logins = store_settings::recent_logins(pool, current.account_id)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let method = t.get(if l.method == "otp" {
+                "mypage.settings.method_otp"
+            } else {
+                "mypage.settings.method_remembered"
+            });
+            (when(l.at), device(t, &l.user_agent), method, approximate_address(&l.client_addr))
+        })
+        .collect();
+    let has_errors = !errors.is_empty();
+    let page = SettingsPage {
+        t,
+        csrf: current.session.csrf.clone(),
+        current_email: t.fmt("mypage.settings.email_current", &[("email", &account.email)]),
+        new_email: echo(new_email),
+        browsers,
+        logins,
+        errors,
+        notice,
+    };
+    Ok(page::html(page.render()?, has_errors))
+}
+
+/// Settings wait until a new version of the documents is accepted (SPEC §3.10 notices).
+async fn consent_gate(state: &AppState, current: &CurrentAccount) -> Result<Option<Response>, AppError> {
+    let home = flow::home(state, current.account_id).await?.ok_or(AppError::NotFound)?;
+    Ok(home.consent_due.then(|| page::see_other("/mypage/consent")))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    current: CurrentAccount,
+    Query(query): Query<SettingsQuery>,
+) -> Result<Response, AppError> {
+    if let Some(redirect) = consent_gate(&state, &current).await? {
+        return Ok(redirect);
+    }
+    let t = catalog(request_lang());
+    let notice = query.done.as_deref().and_then(|d| match d {
+        "password" => Some(t.get("mypage.settings.password_changed")),
+        "email" => Some(t.get("mypage.settings.email_changed")),
+        "revoked" => Some(t.get("mypage.settings.revoked")),
+        _ => None,
+    });
+    render(&state, &current, "", Errors::default(), notice).await
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn start_email(
+    State(state): State<AppState>,
+    current: CurrentAccount,
+    headers: HeaderMap,
+    Form(form): Form<EmailForm>,
+) -> Result<Response, AppError> {
+    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
+    let t = catalog(request_lang());
+    let account = accounts::find(state.store.pool(), current.account_id).await?.ok_or(AppError::NotFound)?;
+    let mut errors = Errors::default();
+    let email = match Email::parse(&form.email) {
+        Ok(e) if acceptable(&form.email) && e.as_str() == account.email => {
+            errors.add("email", t.get("mypage.settings.email_same"));
+            None
+        }
+        Ok(e) if acceptable(&form.email) => Some(e),
+        _ => {
+            errors.add("email", t.get("mypage.settings.email_invalid"));
+            None
+        }
+    };
+    let Some(email) = email else { return render(&state, &current, &form.email, errors, None).await };
+    let change_id = flow::start_email_change(&state, current.account_id, &email, request_lang()).await?;
+    session.data.email_change = Some((change_id, email.as_str().to_owned()));
+    session.save(&state).await?;
+    Ok(page::see_other("/mypage/settings/email/confirm"))
+}
+
+#[derive(Template)]
+#[template(path = "mypage/email_confirm.html")]
+struct ConfirmPage<'a> {
+    t: &'a Catalog,
+    csrf: String,
+    sent: String,
+    errors: Errors,
+}
+
+fn confirm_page(session: &Session, email: &str, errors: Errors) -> Result<Response, AppError> {
+    let t = catalog(request_lang());
+    let has_errors = !errors.is_empty();
+    let page = ConfirmPage {
+        t,
+        csrf: session.csrf.clone(),
+        sent: t.fmt("mypage.settings.email_confirm_sent", &[("email", email)]),
+        errors,
+    };
+    Ok(page::html(page.render()?, has_errors))
+}
+
+pub async fn show_confirm(current: CurrentAccount) -> Result<Response, AppError> {
+    match current.session.data.email_change.clone() {
+        Some((_, email)) => confirm_page(&current.session, &email, Errors::default()),
+        None => Ok(page::see_other("/mypage/settings")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    current: CurrentAccount,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
+    let Some((change_id, email)) = session.data.email_change.clone() else {
+        return Ok(page::see_other("/mypage/settings"));
+    };
+    let t = catalog(request_lang());
+    let mut errors = Errors::default();
+    let Ok(code) = SixDigitCode::parse(&form.code) else {
+        errors.add("code", t.get("opening.password.error.key_malformed"));
+        return confirm_page(&session, &email, errors);
+    };
+    let outcome = flow::confirm_email_change(&state, current.account_id, change_id, &code, request_lang()).await?;
+    let message = match outcome {
+        EmailConfirm::Changed => {
+            session.data.email_change = None;
+            session.save(&state).await?;
+            return Ok(page::see_other("/mypage/settings?done=email"));
+        }
+        EmailConfirm::Wrong { remaining } => {
+            errors.add("code", t.fmt("mypage.settings.email_code_wrong", &[("remaining", &remaining.to_string())]));
+            return confirm_page(&session, &email, errors);
+        }
+        EmailConfirm::Void => t.get("mypage.settings.email_code_void"),
+        EmailConfirm::Expired => t.get("mypage.settings.email_code_expired"),
+    };
+    session.data.email_change = None;
+    session.save(&state).await?;
+    let mut errors = Errors::default();
+    errors.add("email", message);
+    render(&state, &current, &email, errors, None).await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirmation: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    current: CurrentAccount,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let session = session::for_post(&state, &headers, &form.csrf).await?;
+    let t = catalog(request_lang());
+    let account = accounts::find(state.store.pool(), current.account_id).await?.ok_or(AppError::NotFound)?;
+    let password = Secret::new(form.password.chars().take(256).collect());
+    let confirmation = Secret::new(form.password_confirmation.chars().take(256).collect());
+    let policy =
+        opening::password_policy(&state, Some(account.job_seeker_id), &account.email, password, &confirmation).await?;
+    let mut errors = Errors::default();
+    let new = match policy {
+        Ok(new) => new,
+        Err(unmet) => {
+            for rule in unmet {
+                let field =
+                    if rule == PasswordRule::ConfirmationMismatch { "password_confirmation" } else { "password" };
+                errors.add(field, t.get(&format!("password.error.{}", rule.key())));
+            }
+            return render(&state, &current, "", errors, None).await;
+        }
+    };
+    let current_password = Secret::new(form.current_password.chars().take(256).collect());
+    match flow::change_password(&state, current.account_id, session.id_hash(), &current_password, &new, request_lang())
+        .await?
+    {
+        PasswordChange::Changed => Ok(page::see_other("/mypage/settings?done=password")),
+        PasswordChange::WrongCurrent => {
+            errors.add("current_password", t.get("mypage.settings.password_wrong_current"));
+            render(&state, &current, "", errors, None).await
+        }
+    }
+}
+
+pub async fn revoke_browser(
+    State(state): State<AppState>,
+    current: CurrentAccount,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    session::for_post(&state, &headers, &form.csrf).await?;
+    flow::revoke_browsers(&state, current.account_id, Some(id)).await?;
+    Ok(page::see_other("/mypage/settings?done=revoked"))
+}
+
+pub async fn revoke_all(
+    State(state): State<AppState>,
+    current: CurrentAccount,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    session::for_post(&state, &headers, &form.csrf).await?;
+    flow::revoke_browsers(&state, current.account_id, None).await?;
+    Ok(page::see_other("/mypage/settings?done=revoked"))
+}
+
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    current: CurrentAccount,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    session::for_post(&state, &headers, &form.csrf).await?;
+    flow::logout_everywhere(&state, current.account_id).await?;
+    let clear = session::clear_cookie(&state, Realm::Public)?;
+    Ok(page::with_cookie(page::see_other("/login?notice=logged_out_everywhere"), Some(clear)))
+}

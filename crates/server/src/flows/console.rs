@@ -228,3 +228,31 @@ pub async fn register(
     tx.commit().await?;
     Ok(Ok(id))
 }
+
+/// Corrects a job seeker's registration (the 求職番号 stays). Counter staff cannot move a job
+/// seeker to another office.
+pub async fn edit(
+    state: &AppState,
+    staff: &StaffMember,
+    id: i64,
+    new: &job_seekers::NewJobSeeker,
+    client: &str,
+) -> Result<Option<Result<(), RegisterRefusal>>, FlowError> {
+    let Some(existing) = seeker(state, staff, id).await? else { return Ok(None) };
+    if !staff.may_act_on(new.office_id) {
+        return Ok(Some(Err(RegisterRefusal::OtherOffice)));
+    }
+    let now = store::ms(state.now());
+    let mut tx = state.store.begin_write().await?;
+    job_seekers::update(&mut *tx, existing.row.id, new, now).await?;
+    let event = audit::Event {
+        actor: &staff.actor(),
+        kind: "job_seeker.edited",
+        job_seeker_id: Some(id),
+        detail: "",
+        client_addr: Some(client),
+    };
+    audit::record(&mut *tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(Some(Ok(())))
+}

@@ -117,6 +117,21 @@ async fn a_clerk_of_another_office_can_neither_see_nor_change_a_job_seeker(app: 
     }
     let email = other.post(&format!("/staff/seekers/{id}/email"), &[("csrf", &csrf), ("email", "x@example.jp")]).await;
     assert_eq!(email.status, 404);
+    assert_eq!(other.get(&format!("/staff/seekers/{id}/edit")).await.status, 404);
+    let edit = other
+        .post(
+            &format!("/staff/seekers/{id}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("number", NUMBER),
+                ("name", "改ざん"),
+                ("name_kana", "カイザン"),
+                ("birth_date", "1990-04-15"),
+            ],
+        )
+        .await;
+    assert_eq!(edit.status, 404);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM job_seekers WHERE name = '改ざん'").await, 0);
     let found = other.get(&format!("/staff?q={seeker_number}")).await;
     found.assert_contains("該当する求職者はいません");
     for admin_page in ["/staff/audit", "/staff/offices", "/staff/members"] {
@@ -316,3 +331,64 @@ async fn admins_search_the_audit_log_and_manage_staff(app: &TestApp) {
     admin.get("/staff/offices").await.assert_contains("ハローワーク根室");
 }
 both_databases!(admins_search_the_audit_log_and_manage_staff);
+
+async fn the_counter_registers_and_corrects_a_job_seeker_keeping_what_was_typed(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let (clerk, _) = staff_browser(app, "kushiro", Role::Counter, "01010").await;
+    let form = clerk.get("/staff/seekers/new").await;
+    let office = app.scalar("SELECT id FROM offices").await.to_string();
+    let bad = clerk
+        .post(
+            "/staff/seekers/new",
+            &[
+                ("csrf", &form.csrf()),
+                ("number", "1234-567890-1"),
+                ("name", "釧路 四郎"),
+                ("name_kana", "クシロ シロウ"),
+                ("birth_date", "1980-02-30"),
+                ("office_id", &office),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    bad.assert_contains("value=\"釧路 四郎\"");
+    bad.assert_contains("生年月日が正しくありません");
+    let created = clerk
+        .post(
+            "/staff/seekers/new",
+            &[
+                ("csrf", &form.csrf()),
+                ("number", "01010-4004"),
+                ("name", "釧路 四郎"),
+                ("name_kana", "クシロ シロウ"),
+                ("birth_date", "1980-02-28"),
+                ("office_id", &office),
+                ("valid_until", "2027-03-31"),
+            ],
+        )
+        .await;
+    let id = app.scalar("SELECT id FROM job_seekers").await;
+    created.assert_redirect(&format!("/staff/seekers/{id}"));
+    let edit = clerk.get(&format!("/staff/seekers/{id}/edit")).await;
+    edit.assert_contains("value=\"2027-03-31\"");
+    clerk
+        .post(
+            &format!("/staff/seekers/{id}/edit"),
+            &[
+                ("csrf", &form.csrf()),
+                ("number", "99999-9"),
+                ("name", "釧路 四郎"),
+                ("name_kana", "クシロ シロウ"),
+                ("birth_date", "1980-02-28"),
+                ("office_id", &office),
+                ("valid_until", "2027-09-30"),
+            ],
+        )
+        .await
+        .assert_redirect(&format!("/staff/seekers/{id}?done=edit"));
+    let page = clerk.get(&format!("/staff/seekers/{id}?done=edit")).await;
+    page.assert_contains("〜 2027-09-30");
+    page.assert_contains("01010-4004");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'job_seeker.edited'").await, 1);
+}
+both_databases!(the_counter_registers_and_corrects_a_job_seeker_keeping_what_was_typed);

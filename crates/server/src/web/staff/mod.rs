@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff", get(seekers::home))
         .route("/staff/seekers/new", get(seekers::show_new).post(seekers::submit_new))
         .route("/staff/seekers/{id}", get(seekers::detail))
+        .route("/staff/seekers/{id}/edit", get(seekers::show_edit).post(seekers::submit_edit))
         .route("/staff/seekers/{id}/code", post(seekers::issue_code))
         .route("/staff/seekers/{id}/account/{action}", post(seekers::account_action))
         .route("/staff/seekers/{id}/email", post(seekers::change_email))

@@ -70,6 +70,9 @@ pub async fn home(
 struct NewPage<'a> {
     t: &'a Catalog,
     nav: Nav,
+    title: String,
+    action: String,
+    submit: String,
     offices: Vec<offices::OfficeRow>,
     /// Input id, label key, value typed so far, input type.
     fields: Vec<(&'static str, &'static str, String, &'static str)>,
@@ -120,8 +123,12 @@ async fn offices_for(state: &AppState, current: &CurrentStaff) -> Result<Vec<off
 
 pub async fn show_new(State(state): State<AppState>, current: CurrentStaff) -> Result<Response, AppError> {
     let form = NewSeekerForm { office_id: current.member.office_id.to_string(), ..Default::default() };
+    let t = catalog(request_lang());
     let page = NewPage {
-        t: catalog(request_lang()),
+        t,
+        title: t.get("staff.new.title"),
+        action: "/staff/seekers/new".into(),
+        submit: t.get("staff.new.submit"),
         offices: offices_for(&state, &current).await?,
         nav: Nav::of(&current),
         fields: NewPage::fields(&form),
@@ -139,17 +146,14 @@ fn optional_date(raw: &str) -> Result<Option<String>, ()> {
     s.parse::<jiff::civil::Date>().map(|d| Some(d.to_string())).map_err(|_| ())
 }
 
-pub async fn submit_new(
-    State(state): State<AppState>,
-    current: CurrentStaff,
-    ClientAddr(client): ClientAddr,
-    headers: axum::http::HeaderMap,
-    Form(form): Form<NewSeekerForm>,
-) -> Result<Response, AppError> {
-    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
-    let t = catalog(request_lang());
+/// Parses the registration form; every field's error in the catalog's words.
+fn parse_form(
+    t: &Catalog,
+    current: &CurrentStaff,
+    form: &NewSeekerForm,
+    today: jiff::civil::Date,
+) -> Result<job_seekers::NewJobSeeker, Errors> {
     let mut errors = Errors::default();
-    let today = today_jst(state.now());
     let number = JobSeekerNumber::parse(&form.number).ok();
     if number.is_none() {
         errors.add("number", t.get("opening.apply.error.number_malformed"));
@@ -182,21 +186,38 @@ pub async fn submit_new(
         optional_date(&form.registered_on).map_err(|()| errors.add("registered_on", t.get("staff.seeker.error.date")));
     let valid_until =
         optional_date(&form.valid_until).map_err(|()| errors.add("valid_until", t.get("staff.seeker.error.date")));
-    let (Some(number), Some(birth_date), Some(office_id), Ok(email), Ok(registered_on), Ok(valid_until), true) =
-        (number, birth_date, office_id, email, registered_on, valid_until, errors.is_empty())
-    else {
-        return rerender(&state, current, form, errors).await;
-    };
-    let new = job_seekers::NewJobSeeker {
-        number: number.as_str().to_owned(),
-        name,
-        name_kana: kana,
-        birth_date: birth_date.to_iso(),
-        office_id,
-        email_registered_on: email.as_ref().map(|_| today.to_string()),
-        email: email.map(|e| e.as_str().to_owned()),
-        registered_on,
-        valid_until,
+    match (number, birth_date, office_id, email, registered_on, valid_until) {
+        (Some(number), Some(birth_date), Some(office_id), Ok(email), Ok(registered_on), Ok(valid_until))
+            if errors.is_empty() =>
+        {
+            Ok(job_seekers::NewJobSeeker {
+                number: number.as_str().to_owned(),
+                name,
+                name_kana: kana,
+                birth_date: birth_date.to_iso(),
+                office_id,
+                email_registered_on: email.as_ref().map(|_| today.to_string()),
+                email: email.map(|e| e.as_str().to_owned()),
+                registered_on,
+                valid_until,
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+pub async fn submit_new(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    ClientAddr(client): ClientAddr,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<NewSeekerForm>,
+) -> Result<Response, AppError> {
+    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    let t = catalog(request_lang());
+    let new = match parse_form(t, &current, &form, today_jst(state.now())) {
+        Ok(new) => new,
+        Err(errors) => return rerender(&state, current, form, errors, None).await,
     };
     match console::register(&state, &current.member, &new, &client).await? {
         Ok(id) => Ok(page::see_other(&format!("/staff/seekers/{id}"))),
@@ -205,27 +226,90 @@ pub async fn submit_new(
                 RegisterRefusal::NumberTaken => "staff.seeker.error.number_taken",
                 RegisterRefusal::OtherOffice => "import.problem.other_office",
             };
+            let mut errors = Errors::default();
             errors.add("number", t.get(key));
-            rerender(&state, current, form, errors).await
+            rerender(&state, current, form, errors, None).await
         }
     }
 }
 
+pub async fn show_edit(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let seeker = console::seeker(&state, &current.member, id).await?.ok_or(AppError::NotFound)?;
+    let row = seeker.row;
+    let form = NewSeekerForm {
+        csrf: String::new(),
+        number: row.number,
+        name: row.name,
+        name_kana: row.name_kana,
+        birth_date: row.birth_date,
+        office_id: row.office_id.to_string(),
+        email: row.email.unwrap_or_default(),
+        registered_on: row.registered_on.unwrap_or_default(),
+        valid_until: row.valid_until.unwrap_or_default(),
+    };
+    rerender(&state, current, form, Errors::default(), Some(id)).await
+}
+
+pub async fn submit_edit(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    ClientAddr(client): ClientAddr,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<NewSeekerForm>,
+) -> Result<Response, AppError> {
+    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    let t = catalog(request_lang());
+    let existing = console::seeker(&state, &current.member, id).await?.ok_or(AppError::NotFound)?;
+    let mut new = match parse_form(t, &current, &form, today_jst(state.now())) {
+        Ok(new) => new,
+        Err(errors) => return rerender(&state, current, form, errors, Some(id)).await,
+    };
+    // The 求職番号 identifies the registration; the registered email's date moves only with it.
+    new.number = existing.row.number.clone();
+    if new.email == existing.row.email {
+        new.email_registered_on = existing.row.email_registered_on.clone();
+    }
+    match console::edit(&state, &current.member, id, &new, &client).await?.ok_or(AppError::NotFound)? {
+        Ok(()) => Ok(page::see_other(&format!("/staff/seekers/{id}?done=edit"))),
+        Err(_) => {
+            let mut errors = Errors::default();
+            errors.add("office_id", t.get("import.problem.other_office"));
+            rerender(&state, current, form, errors, Some(id)).await
+        }
+    }
+}
+
+/// The registration form (`editing` the job seeker with that id, or a new one).
 async fn rerender(
     state: &AppState,
     current: CurrentStaff,
     form: NewSeekerForm,
     errors: Errors,
+    editing: Option<i64>,
 ) -> Result<Response, AppError> {
+    let t = catalog(request_lang());
+    let has_errors = !errors.is_empty();
+    let (title, action, submit) = match editing {
+        Some(id) => (t.get("staff.edit.title"), format!("/staff/seekers/{id}/edit"), t.get("staff.edit.submit")),
+        None => (t.get("staff.new.title"), "/staff/seekers/new".to_owned(), t.get("staff.new.submit")),
+    };
     let page = NewPage {
-        t: catalog(request_lang()),
+        t,
+        title,
+        action,
+        submit,
         offices: offices_for(state, &current).await?,
         nav: Nav::of(&current),
         fields: NewPage::fields(&form),
         office_id: echo(&form.office_id),
         errors,
     };
-    Ok(page::html(page.render()?, true))
+    Ok(page::html(page.render()?, has_errors))
 }
 
 /// One line of the job seeker's page: a label and what to show.
@@ -382,7 +466,7 @@ pub async fn detail(
         })
         .collect();
     let notice = query.done.as_deref().and_then(|d| match d {
-        "unlock" | "revoke-browsers" | "disable" | "enable" | "email" | "email_invalid" | "email_in_use" => {
+        "unlock" | "revoke-browsers" | "disable" | "enable" | "email" | "email_invalid" | "email_in_use" | "edit" => {
             Some(t.get(&format!("staff.done.{d}")))
         }
         _ => None,

@@ -28,6 +28,8 @@ pub struct PasswordHasher {
     capacity: usize,
     /// Requests refused because the queue was full (for `/metrics`).
     refused: Arc<std::sync::atomic::AtomicU64>,
+    /// Hashes and verifications finished.
+    completed: Arc<std::sync::atomic::AtomicU64>,
     /// Verified against when an account does not exist, so both cases cost the same time.
     dummy_hash: Arc<str>,
 }
@@ -41,6 +43,7 @@ impl PasswordHasher {
             admitted: Arc::new(Semaphore::new(workers + queue)),
             capacity: workers + queue,
             refused: Arc::default(),
+            completed: Arc::default(),
             dummy_hash: dummy_hash.into(),
         })
     }
@@ -48,6 +51,11 @@ impl PasswordHasher {
     /// Requests admitted and not yet finished (running or waiting).
     pub fn depth(&self) -> usize {
         self.capacity - self.admitted.available_permits()
+    }
+
+    /// Hashes and verifications finished so far.
+    pub fn completed(&self) -> u64 {
+        self.completed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Requests refused so far because the queue was full.
@@ -64,9 +72,12 @@ impl PasswordHasher {
             HashError::Busy
         })?;
         let running = self.running.clone().acquire_owned().await.map_err(|_| HashError::Busy)?;
+        let completed = self.completed.clone();
         tokio::task::spawn_blocking(move || {
             let _running = running;
-            job()
+            let result = job();
+            completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            result
         })
         .await
         .map_err(|e| HashError::Internal(e.to_string()))?

@@ -78,35 +78,4 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewAuthKey<
     Ok(id)
 }
 
-/// Counts a wrong entry; voids the key at `max_failures`. `None` if the key was not active.
-pub async fn record_failure<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    id: i64,
-    now_ms: i64,
-    max_failures: i64,
-) -> Result<Option<(i64, Option<i64>)>> {
-    Ok(sqlx::query_as(
-        "UPDATE auth_keys SET failed_attempts = failed_attempts + 1, \
-         voided_at = CASE WHEN failed_attempts + 1 >= $3 THEN $2 ELSE voided_at END \
-         WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL AND expires_at > $2 \
-         RETURNING failed_attempts, voided_at",
-    )
-    .bind(id)
-    .bind(now_ms)
-    .bind(max_failures)
-    .fetch_optional(ex)
-    .await?)
-}
-
-/// Marks the key used if it is still active. False when it is not (or another request won).
-pub async fn consume<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE auth_keys SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $2",
-    )
-    .bind(id)
-    .bind(now_ms)
-    .execute(ex)
-    .await?
-    .rows_affected()
-        == 1)
-}
+single_use_statements!("auth_keys", record_failure, consume);

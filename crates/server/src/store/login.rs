@@ -119,38 +119,7 @@ pub async fn find_challenge<'e>(ex: impl Executor<'e, Database = Any>, id: i64) 
     .await?)
 }
 
-/// Counts a wrong one-time password; voids the challenge at `max`. `None` if it was not active.
-pub async fn record_challenge_failure<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    id: i64,
-    now_ms: i64,
-    max: i64,
-) -> Result<Option<(i64, Option<i64>)>> {
-    Ok(sqlx::query_as(
-        "UPDATE login_challenges SET failed_attempts = failed_attempts + 1, \
-         voided_at = CASE WHEN failed_attempts + 1 >= $3 THEN $2 ELSE voided_at END \
-         WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL AND expires_at > $2 \
-         RETURNING failed_attempts, voided_at",
-    )
-    .bind(id)
-    .bind(now_ms)
-    .bind(max)
-    .fetch_optional(ex)
-    .await?)
-}
-
-pub async fn consume_challenge<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE login_challenges SET used_at = $2 \
-         WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $2",
-    )
-    .bind(id)
-    .bind(now_ms)
-    .execute(ex)
-    .await?
-    .rows_affected()
-        == 1)
-}
+single_use_statements!("login_challenges", record_challenge_failure, consume_challenge);
 
 pub async fn void_challenge<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<()> {
     sqlx::query("UPDATE login_challenges SET voided_at = $2 WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL")

@@ -5,6 +5,56 @@
 //! no database clock. Where the dialects differ (how a write transaction begins), the difference
 //! lives here and nowhere else.
 
+/// The two guarded statements of every single-use secret (auth keys, one-time passwords,
+/// email-change codes): count a wrong entry, voiding at `max`; and consume. Each is one
+/// statement whose WHERE re-checks that the secret is still active, so both stay exact under
+/// concurrent requests on any number of nodes.
+macro_rules! single_use_statements {
+    ($table:literal, $record_failure:ident, $consume:ident) => {
+        /// Counts a wrong entry, voiding at `max`. Returns (failures, voided_at), or `None` when
+        /// the secret was no longer active (void, used or expired): nothing was counted.
+        pub async fn $record_failure<'e>(
+            ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+            id: i64,
+            now_ms: i64,
+            max: i64,
+        ) -> $crate::store::Result<Option<(i64, Option<i64>)>> {
+            Ok(sqlx::query_as(concat!(
+                "UPDATE ",
+                $table,
+                " SET failed_attempts = failed_attempts + 1, \
+                 voided_at = CASE WHEN failed_attempts + 1 >= $3 THEN $2 ELSE voided_at END \
+                 WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL AND expires_at > $2 \
+                 RETURNING failed_attempts, voided_at"
+            ))
+            .bind(id)
+            .bind(now_ms)
+            .bind(max)
+            .fetch_optional(ex)
+            .await?)
+        }
+
+        /// Marks the secret used if it is still active; false when not (or another request won).
+        pub async fn $consume<'e>(
+            ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+            id: i64,
+            now_ms: i64,
+        ) -> $crate::store::Result<bool> {
+            Ok(sqlx::query(concat!(
+                "UPDATE ",
+                $table,
+                " SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $2"
+            ))
+            .bind(id)
+            .bind(now_ms)
+            .execute(ex)
+            .await?
+            .rows_affected()
+                == 1)
+        }
+    };
+}
+
 pub mod accounts;
 pub mod attempts;
 pub mod audit;

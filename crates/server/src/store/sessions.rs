@@ -14,6 +14,7 @@ pub struct SessionRow {
     pub data: String,
     pub created_at: i64,
     pub abs_expires_at: i64,
+    pub last_seen_at: i64,
 }
 
 #[derive(Debug)]
@@ -48,25 +49,39 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewSession<
     Ok(())
 }
 
-/// Loads a live session and extends its idle expiry in one statement.
-pub async fn touch<'e>(
+/// A live session of `realm`, or `None` when it is unknown or expired.
+pub async fn find_live<'e>(
     ex: impl Executor<'e, Database = Any>,
     realm: &str,
     id_hash: &str,
     now_ms: i64,
-    idle_expires_at: i64,
 ) -> Result<Option<SessionRow>> {
     Ok(sqlx::query_as(
-        "UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 \
-         WHERE id_hash = $1 AND idle_expires_at > $2 AND abs_expires_at > $2 AND realm = $4 \
-         RETURNING id_hash, csrf_token, account_id, staff_id, data, created_at, abs_expires_at",
+        "SELECT id_hash, csrf_token, account_id, staff_id, data, created_at, abs_expires_at, last_seen_at \
+         FROM sessions WHERE id_hash = $1 AND idle_expires_at > $2 AND abs_expires_at > $2 AND realm = $3",
     )
     .bind(id_hash)
     .bind(now_ms)
-    .bind(idle_expires_at)
     .bind(realm)
     .fetch_optional(ex)
     .await?)
+}
+
+/// Extends the idle expiry (the caller does this only when the last extension is a while ago, so
+/// a busy session does not write on every request).
+pub async fn touch<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id_hash: &str,
+    now_ms: i64,
+    idle_expires_at: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 WHERE id_hash = $1")
+        .bind(id_hash)
+        .bind(now_ms)
+        .bind(idle_expires_at)
+        .execute(ex)
+        .await?;
+    Ok(())
 }
 
 pub async fn save_data<'e>(ex: impl Executor<'e, Database = Any>, id_hash: &str, data: &str) -> Result<()> {

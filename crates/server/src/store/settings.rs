@@ -167,33 +167,4 @@ pub async fn find_email_change<'e>(ex: impl Executor<'e, Database = Any>, id: i6
     .await?)
 }
 
-pub async fn email_change_failure<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    id: i64,
-    now_ms: i64,
-    max: i64,
-) -> Result<Option<(i64, Option<i64>)>> {
-    Ok(sqlx::query_as(
-        "UPDATE email_changes SET failed_attempts = failed_attempts + 1, \
-         voided_at = CASE WHEN failed_attempts + 1 >= $3 THEN $2 ELSE voided_at END \
-         WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL AND expires_at > $2 \
-         RETURNING failed_attempts, voided_at",
-    )
-    .bind(id)
-    .bind(now_ms)
-    .bind(max)
-    .fetch_optional(ex)
-    .await?)
-}
-
-pub async fn consume_email_change<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE email_changes SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $2",
-    )
-    .bind(id)
-    .bind(now_ms)
-    .execute(ex)
-    .await?
-    .rows_affected()
-        == 1)
-}
+single_use_statements!("email_changes", email_change_failure, consume_email_change);

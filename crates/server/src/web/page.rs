@@ -2,6 +2,9 @@
 //! session cookie.
 
 use axum::http::{HeaderValue, StatusCode, header};
+use mypage_domain::password::{PasswordRule, check_each};
+
+use crate::i18n::Catalog;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 /// One error shown next to its field and, linked, in the summary at the top.
@@ -56,4 +59,28 @@ pub fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Respo
 /// Strips control characters from a value echoed back into a form.
 pub fn echo(value: &str) -> String {
     value.chars().filter(|c| !c.is_control()).take(300).collect()
+}
+
+/// The password policy's character rules as listed before typing, each with whether `password`
+/// meets it (all unmet while it is empty): (rule id, label, met).
+pub fn password_rules(t: &Catalog, password: &str) -> Vec<(&'static str, String, bool)> {
+    check_each(password)
+        .into_iter()
+        .map(|(rule, met)| (rule.key(), t.get(&format!("password.rule.{}", rule.key())), met && !password.is_empty()))
+        .collect()
+}
+
+/// Each unmet password rule as an error on its field (the confirmation's on the confirmation).
+pub fn password_errors(errors: &mut Errors, t: &Catalog, unmet: Vec<PasswordRule>) {
+    for rule in unmet {
+        let field = if rule == PasswordRule::ConfirmationMismatch { "password_confirmation" } else { "password" };
+        errors.add(field, t.get(&format!("password.error.{}", rule.key())));
+    }
+}
+
+/// Runs `work` in its own task, so it finishes even when the client goes away mid-request.
+pub async fn to_completion<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, crate::web::error::AppError> {
+    tokio::spawn(work).await.map_err(|e| crate::web::error::AppError::Internal(e.to_string()))
 }

@@ -17,6 +17,8 @@ use crate::tokens::{self, Purpose};
 
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 pub const ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(12 * 3600);
+/// How often a session's idle expiry is extended while it is in use.
+const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What a browser's session remembers between the steps of a flow.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,10 +125,15 @@ pub async fn load_in(state: &AppState, realm: Realm, headers: &HeaderMap) -> Res
     let Some(token) = token_from(headers, cookie_name(state, realm)) else { return Ok(None) };
     let now = state.now();
     let id_hash = state.keys.hash(Purpose::Session, &token);
-    let idle = store::ms(now) + IDLE_TIMEOUT.as_millis() as i64;
-    let Some(row) = sessions::touch(state.store.pool(), realm.as_str(), &id_hash, store::ms(now), idle).await? else {
+    let now_ms = store::ms(now);
+    let Some(row) = sessions::find_live(state.store.pool(), realm.as_str(), &id_hash, now_ms).await? else {
         return Ok(None);
     };
+    // Extending the idle expiry at most once a minute keeps reads from writing (SQLite has one
+    // writer); the idle timeout is then between 29 and 30 minutes of inactivity.
+    if now_ms - row.last_seen_at >= TOUCH_INTERVAL.as_millis() as i64 {
+        sessions::touch(state.store.pool(), &id_hash, now_ms, now_ms + IDLE_TIMEOUT.as_millis() as i64).await?;
+    }
     // A session from an older release whose data no longer parses starts its flow again.
     let data = serde_json::from_str(&row.data).unwrap_or_default();
     Ok(Some(Session {

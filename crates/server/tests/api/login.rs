@@ -347,3 +347,35 @@ async fn a_login_flood_gets_503_with_retry_after_while_other_pages_answer_quickl
     app.browser().get("/metrics").await.assert_contains("mypage_hash_queue_depth 0");
     app.finish().await;
 }
+
+async fn a_client_that_hangs_up_mid_login_is_still_counted(app: &TestApp) {
+    app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
+    let browser = app.browser();
+    let csrf = browser.get("/login").await.csrf();
+    let cookie = browser.cookie_header();
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(5)).build().unwrap();
+    let before = app.state.hasher.completed();
+    for _ in 0..5 {
+        let sent = impatient
+            .post(format!("{}/login", app.base))
+            .header("cookie", &cookie)
+            .form(&[("csrf", csrf.as_str()), ("email", EMAIL), ("password", "Wrong#pass1")])
+            .send()
+            .await;
+        assert!(sent.is_err(), "the client gave up before the answer");
+    }
+    // Every verification that ran is recorded as a failure although nobody waited for its answer
+    // (a request dropped before reaching the handler costs no hash). Bounded wait for the tasks.
+    let (mut hashed, mut counted) = (0, -1);
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        hashed = i64::try_from(app.state.hasher.completed() - before).unwrap();
+        counted = app.scalar("SELECT failed_logins FROM accounts").await;
+        if app.state.hasher.depth() == 0 && counted == hashed {
+            break;
+        }
+    }
+    assert!(hashed >= 1, "some logins reached the hash before the client hung up");
+    assert_eq!(counted, hashed);
+}
+both_databases!(a_client_that_hangs_up_mid_login_is_still_counted);

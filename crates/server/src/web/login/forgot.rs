@@ -9,7 +9,7 @@ use mypage_domain::birth_date::BirthDate;
 use mypage_domain::clock::today_jst;
 use mypage_domain::email::Email;
 use mypage_domain::job_seeker_number::JobSeekerNumber;
-use mypage_domain::password::{PasswordRule, check_each};
+use mypage_domain::password::PasswordRule;
 use mypage_domain::secret::Secret;
 use mypage_domain::six_digits::SixDigitCode;
 use serde::Deserialize;
@@ -143,10 +143,7 @@ fn render_reset(
 ) -> Result<Response, AppError> {
     let t = catalog(request_lang());
     let email = session.data.pending_reset.as_ref().map(|p| p.email.clone()).unwrap_or_default();
-    let rules = check_each(password)
-        .into_iter()
-        .map(|(rule, met)| (rule.key(), t.get(&format!("password.rule.{}", rule.key())), met && !password.is_empty()))
-        .collect();
+    let rules = page::password_rules(t, password);
     let has_errors = !errors.is_empty() || notice.is_some();
     let page = ResetPage {
         t,

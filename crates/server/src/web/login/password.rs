@@ -101,10 +101,15 @@ pub async fn submit(
     }
     let password = Secret::new(form.password.chars().take(256).collect());
     let ua = user_agent(&headers);
-    let origin = Origin { client: &client, user_agent: &ua };
     let remembered = session::remembered_token(&state, &headers);
-    let outcome =
-        login::check_password(&state, &form.email, &password, remembered.as_deref(), &origin, request_lang()).await?;
+    let (task_state, email, lang) = (state.clone(), form.email.clone(), request_lang());
+    // Runs to the end even if the client disconnects: a hash that was paid for is always
+    // counted, so dropping connections cannot dodge the failure counters.
+    let outcome = page::to_completion(async move {
+        let origin = Origin { client: &client, user_agent: &ua };
+        login::check_password(&task_state, &email, &password, remembered.as_deref(), &origin, lang).await
+    })
+    .await??;
     match outcome {
         PasswordOutcome::Rejected => {
             errors.add("email", t.get("login.error.rejected"));

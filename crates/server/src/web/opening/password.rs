@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use mypage_domain::password::{PasswordRule, check_each};
+use mypage_domain::password::PasswordRule;
 use mypage_domain::secret::Secret;
 use mypage_domain::six_digits::SixDigitCode;
 use serde::Deserialize;
@@ -39,13 +39,6 @@ struct PasswordPage<'a> {
 }
 
 /// The character rules as listed on the screen, in catalog words.
-fn rules(t: &Catalog, password: &str) -> Vec<(&'static str, String, bool)> {
-    check_each(password)
-        .into_iter()
-        .map(|(rule, met)| (rule.key(), t.get(&format!("password.rule.{}", rule.key())), met && !password.is_empty()))
-        .collect()
-}
-
 fn sender_domain(state: &AppState) -> String {
     let from = &state.settings.mail_from;
     let addr = from.rsplit_once('<').map_or(from.as_str(), |(_, a)| a.trim_end_matches('>'));
@@ -75,7 +68,7 @@ async fn render(
         sent_to: t.fmt("opening.password.sent_to", &[("email", &pending.email)]),
         key_expires: t.fmt("opening.password.key_expires", &[("expires", &key_expires)]),
         domain_filter: t.fmt("opening.password.domain_filter", &[("domain", &sender_domain(state))]),
-        rules: rules(t, password),
+        rules: page::password_rules(t, password),
         errors,
         notice,
         resent,

@@ -75,7 +75,11 @@ pub async fn submit_login(
     let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
     let t = catalog(request_lang());
     let password = Secret::new(form.password.chars().take(256).collect());
-    match staff::login(&state, &form.login_id, &password, &form.totp, &client).await? {
+    let (task_state, login_id, totp) = (state.clone(), form.login_id.clone(), form.totp.clone());
+    let outcome =
+        page::to_completion(async move { staff::login(&task_state, &login_id, &password, &totp, &client).await })
+            .await??;
+    match outcome {
         LoginOutcome::LoggedIn { staff_id, must_change_password } => {
             let to = if must_change_password { "/staff/password" } else { "/staff" };
             rotate(&state, session, Some(staff_id), FlowData::default(), to).await

@@ -97,6 +97,12 @@ impl Browser {
         Self::read(request.send().await.unwrap()).await
     }
 
+    /// Like `post_raw`, but `None` when the server closed the connection before answering.
+    pub async fn try_post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Option<Page> {
+        let request = self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        Some(Self::read(request.send().await.ok()?).await)
+    }
+
     pub async fn post_with_headers(&self, path: &str, headers: &[(&str, &str)], form: &[(&str, &str)]) -> Page {
         let mut request = self.client.post(format!("{}{path}", self.base)).form(form);
         for (k, v) in headers {

@@ -15,7 +15,7 @@ import {
   DESKTOP, GOOD_PASSWORD, PHONE, guardContext, launchBrowser, mailSnapshot, screenshotDir, startDemo,
   waitForNewMail,
 } from './lib/harness.mjs';
-import { AxeRecorder, mailedDigits } from './lib/a11y.mjs';
+import { AxeRecorder, axeViolations, mailedDigits } from './lib/a11y.mjs';
 import { pathOf } from './lib/login.mjs';
 
 let browser;
@@ -262,3 +262,29 @@ const WALKS = [
 for (const w of WALKS) {
   test(`accessibility of every job-seeker page, ${w.name}`, { timeout: 90_000 }, (t) => walk(t, w));
 }
+
+// The harness itself: axe runs under the app's CSP and reports what is planted (so a silent
+// failure to inject it cannot pass the walks above).
+test('the axe harness runs under the app\'s CSP and finds planted violations', { timeout: 30_000 }, async (t) => {
+  const demo = await startDemo();
+  t.after(() => demo.stop());
+  const context = await browser.newContext(DESKTOP);
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const response = await page.goto(`${demo.url}/`);
+  assert.match(response.headers()['content-security-policy'] ?? '', /script-src 'self'/, 'the page is served with its CSP');
+  const clean = await axeViolations(page);
+  assert.deepEqual(clean.map((v) => v.id), [], 'the top page itself is clean');
+  await page.evaluate(() => {
+    const main = document.querySelector('main');
+    main.append(Object.assign(document.createElement('input'), { type: 'text', id: 'planted-input' }));
+    const p = Object.assign(document.createElement('p'), { textContent: 'planted low contrast text' });
+    p.style.color = '#c8c8c8';
+    main.append(p);
+    const img = document.createElement('img');
+    img.src = 'data:image/gif;base64,R0lGODlhAQABAAAAACw=';
+    main.append(img);
+  });
+  const planted = (await axeViolations(page)).map((v) => v.id).sort();
+  assert.deepEqual(planted, ['color-contrast', 'image-alt', 'label']);
+});

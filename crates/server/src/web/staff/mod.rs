@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod seeker_page;
 mod seekers;
 
 use axum::Router;
@@ -26,11 +27,11 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/logout", post(auth::logout))
         .route("/staff", get(seekers::home))
         .route("/staff/seekers/new", get(seekers::show_new).post(seekers::submit_new))
-        .route("/staff/seekers/{id}", get(seekers::detail))
+        .route("/staff/seekers/{id}", get(seeker_page::detail))
         .route("/staff/seekers/{id}/edit", get(seekers::show_edit).post(seekers::submit_edit))
-        .route("/staff/seekers/{id}/code", post(seekers::issue_code))
-        .route("/staff/seekers/{id}/account/{action}", post(seekers::account_action))
-        .route("/staff/seekers/{id}/email", post(seekers::change_email))
+        .route("/staff/seekers/{id}/code", post(seeker_page::issue_code))
+        .route("/staff/seekers/{id}/account/{action}", post(seeker_page::account_action))
+        .route("/staff/seekers/{id}/email", post(seeker_page::change_email))
         .route("/staff/import", get(admin::show_import).post(admin::submit_import))
         .route("/staff/audit", get(admin::audit))
         .route("/staff/offices", get(admin::offices).post(admin::add_office))

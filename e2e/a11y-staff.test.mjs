@@ -13,6 +13,9 @@ import { AxeRecorder } from './lib/a11y.mjs';
 import { pathOf } from './lib/login.mjs';
 import { demoStaff, freshTotp, totp } from './lib/staff.mjs';
 
+// Every error message is tied to its field (id, aria-describedby) and the field marked aria-invalid.
+const ERROR_MESSAGE_OPTIONS = {};
+
 let browser;
 
 before(async () => {
@@ -165,6 +168,9 @@ async function walk(t, { lang }) {
   });
   await t.test('the language of the page and of its parts is marked up (WCAG 3.1.1, 3.1.2)', () => {
     assert.ok(recorder.language.length === 0, `language problems in the ${name} walk:\n${recorder.language.join('\n')}`);
+  });
+  await t.test('every error message is tied to its field (GOV.UK error message pattern: aria-describedby, aria-invalid)', ERROR_MESSAGE_OPTIONS, () => {
+    assert.ok(recorder.errorMessages.length === 0, `error messages not tied to their fields in the ${name} walk:\n${recorder.errorMessages.join('\n')}`);
   });
 }
 

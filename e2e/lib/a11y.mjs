@@ -56,6 +56,7 @@ export class AxeRecorder {
     this.scanned = [];
     this.found = [];
     this.language = [];
+    this.errorMessages = [];
   }
 
   /** Scans `page` now; `state` names what is on screen (e.g. 「apply with errors」). */
@@ -67,6 +68,9 @@ export class AxeRecorder {
     for (const v of violations) this.found.push({ walk: this.walk, state, path, ...v });
     for (const problem of await languageProblems(page, this.lang)) {
       this.language.push(`[${this.walk}] ${state} — ${path}: ${problem}`);
+    }
+    for (const problem of await errorMessageProblems(page)) {
+      this.errorMessages.push(`[${this.walk}] ${state} — ${path}: ${problem}`);
     }
     return violations;
   }
@@ -81,12 +85,13 @@ export class AxeRecorder {
     const parts = [];
     if (this.found.length) parts.push(`axe-core ${AXE_VERSION} violations (${WCAG_TAGS.join(', ')}):\n\n${formatViolations(this.found)}`);
     if (this.language.length) parts.push(`language of page / of parts (WCAG 3.1.1, 3.1.2):\n${this.language.join('\n')}`);
+    if (this.errorMessages.length) parts.push(`error messages not tied to their fields:\n${this.errorMessages.join('\n')}`);
     return parts.join('\n\n');
   }
 
   /** Everything as data, for the JSON report. */
   toJSON() {
-    return { walk: this.walk, lang: this.lang, axe: AXE_VERSION, tags: WCAG_TAGS, scanned: this.scanned, violations: this.found, language: this.language };
+    return { walk: this.walk, lang: this.lang, axe: AXE_VERSION, tags: WCAG_TAGS, scanned: this.scanned, violations: this.found, language: this.language, errorMessages: this.errorMessages };
   }
 }
 
@@ -179,4 +184,39 @@ export function mailedDigits(mail) {
     if (/^\d{6}$/.test(lines[i]) && /[:：]$/.test(lines[i - 1])) return lines[i];
   }
   throw new Error(`no 6 digits after a 「…:」 line in the mail 「${mail.subject}」:\n${mail.body}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error messages (GOV.UK error message and error summary patterns, which SPEC §8 follows).
+
+/**
+ * Problems with how the error messages are tied to their fields: every error summary link must
+ * point to an element that exists, and every visible `.error-message` inside a `.field` must be
+ * part of the accessible description (aria-describedby) of the field's control — or of its
+ * fieldset — so a screen reader says it when the field gets the focus. Returns descriptions.
+ */
+export async function errorMessageProblems(page) {
+  return page.evaluate(() => {
+    const found = [];
+    for (const link of document.querySelectorAll('.error-summary a[href^="#"]')) {
+      const id = decodeURIComponent(link.getAttribute('href').slice(1));
+      const target = document.getElementById(id);
+      if (!target) found.push(`error summary link 「${link.textContent.trim()}」 points to #${id}, which does not exist`);
+      else if (target.disabled) found.push(`error summary link 「${link.textContent.trim()}」 points to #${id}, which is disabled (cannot take the focus)`);
+    }
+    for (const message of document.querySelectorAll('.field .error-message')) {
+      if (message.getClientRects().length === 0) continue;
+      const field = message.closest('.field');
+      const describedBy = (el) => (el?.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean);
+      const control = field.matches('fieldset') ? field : field.querySelector('input:not([type=hidden]), select, textarea');
+      const text = message.textContent.trim().slice(0, 40);
+      if (!control) { found.push(`error message 「${text}」 has no control in its .field`); continue; }
+      const name = control.id ? `#${control.id}` : control.tagName.toLowerCase();
+      if (!message.id) found.push(`error message 「${text}」 of ${name} has no id, so ${name} cannot reference it with aria-describedby`);
+      else if (!describedBy(control).includes(message.id)) found.push(`error message #${message.id} 「${text}」 is not in aria-describedby of ${name} (aria-describedby="${control.getAttribute('aria-describedby') ?? ''}")`);
+      const invalid = field.matches('fieldset') ? field.querySelector('input') : control;
+      if (invalid && invalid.getAttribute('aria-invalid') !== 'true') found.push(`${invalid.id ? `#${invalid.id}` : invalid.tagName.toLowerCase()} has an error message 「${text}」 but no aria-invalid="true"`);
+    }
+    return found;
+  });
 }

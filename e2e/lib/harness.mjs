@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export const MYPAGE_BIN = process.env.MYPAGE_BIN || path.join(repoRoot, 'target', 'debug', 'mypage');
+export const MYPAGE_BIN = process.env.E2E_MYPAGE_BIN || path.join(repoRoot, 'target', 'debug', 'mypage');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 /** A password the demo seeker may register: digit, letter, symbol; no birth date or number. */
@@ -180,10 +180,12 @@ export async function startDemo() {
   return demo;
 }
 
-export async function launchBrowser() {
+/** Headless Chromium; `extraArgs` are added to the command line (e.g. --host-resolver-rules). */
+export async function launchBrowser({ extraArgs = [] } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
+      ...extraArgs,
       '--headless',
       '--no-sandbox',
       '--disable-gpu',

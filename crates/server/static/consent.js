@@ -32,7 +32,12 @@
           var box = document.getElementById(link.getAttribute("data-checkbox"));
           if (box) {
             box.disabled = false;
-            box.removeAttribute("aria-describedby");
+            // Drop only the "open the document first" hint; an error description stays.
+            var described = (box.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+              return id && id !== box.id + "-hint";
+            });
+            if (described.length) box.setAttribute("aria-describedby", described.join(" "));
+            else box.removeAttribute("aria-describedby");
             var hint = document.getElementById(box.id + "-hint");
             if (hint) hint.remove();
           }

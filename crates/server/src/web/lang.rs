@@ -25,6 +25,8 @@ fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
 
 /// Decides the request's language and runs the rest of the request with it.
 pub async fn negotiate(request: Request, next: Next) -> Response {
+    // Assets are the same in every language: no Vary, so a new cookie does not refetch them.
+    let is_asset = request.uri().path().starts_with("/static/");
     let headers = request.headers();
     let lang = from_cookie(headers).unwrap_or_else(|| {
         headers
@@ -35,7 +37,9 @@ pub async fn negotiate(request: Request, next: Next) -> Response {
     });
     let mut response = i18n::with_lang(lang, next.run(request)).await;
     response.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
-    response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    if !is_asset {
+        response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    }
     response
 }
 

@@ -187,7 +187,7 @@ async fn the_slip_shows_the_code_and_its_exact_expiry_and_a_reissue_voids_it(app
     assert_eq!(slip.headers.get("cache-control").unwrap(), "no-store");
     slip.assert_contains("2026年11月30日(月) 10:00まで有効");
     slip.assert_contains("館内 Free WiFi: kushiro_anteisyo");
-    slip.assert_contains("釧路 太郎 様");
+    slip.assert_contains("釧路 太郎</span> 様");
     slip.assert_contains("10回間違えて入力すると無効");
     slip.assert_contains("<svg");
     let code = slip.body.split("<p class=\"code\">").nth(1).unwrap().split('<').next().unwrap().to_owned();

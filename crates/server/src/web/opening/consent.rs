@@ -138,12 +138,12 @@ pub async fn submit(
     let terms_opened = session.data.has_opened(DocumentKind::Terms, terms.version);
     let mut errors = Errors::default();
     if !privacy_opened {
-        errors.add("agree_privacy", t.get("opening.consent.error.privacy_not_opened"));
+        errors.add("privacy_link", t.get("opening.consent.error.privacy_not_opened"));
     } else if form.agree_privacy.is_none() {
         errors.add("agree_privacy", t.get("opening.consent.error.privacy_not_agreed"));
     }
     if !terms_opened {
-        errors.add("agree_terms", t.get("opening.consent.error.terms_not_opened"));
+        errors.add("terms_link", t.get("opening.consent.error.terms_not_opened"));
     } else if form.agree_terms.is_none() {
         errors.add("agree_terms", t.get("opening.consent.error.terms_not_agreed"));
     }

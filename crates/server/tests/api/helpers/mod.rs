@@ -51,7 +51,7 @@ pub enum Db {
 }
 
 fn postgres_url() -> String {
-    std::env::var("MYPAGE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 impl Db {
@@ -65,7 +65,7 @@ impl Db {
                 panic!("PostgreSQL at {admin_url} is unreachable under CI=true: {e}")
             }
             Err(e) => {
-                eprintln!("!!! SKIPPED on PostgreSQL: {admin_url} is unreachable ({e}); set MYPAGE_TEST_POSTGRES");
+                eprintln!("!!! SKIPPED on PostgreSQL: {admin_url} is unreachable ({e}); set TEST_POSTGRES_URL");
                 return None;
             }
         };

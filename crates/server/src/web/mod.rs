@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod error;
+pub mod flood;
 pub mod form;
 pub mod headers;
 pub mod lang;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/lang/{code}", axum::routing::get(lang::switch))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), flood::limit_new_sessions))
         .layer(middleware::from_fn_with_state(state.clone(), headers::origin_check))
         .layer(middleware::from_fn_with_state(state.clone(), headers::security_headers))
         .layer(middleware::from_fn(lang::negotiate))

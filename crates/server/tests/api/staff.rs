@@ -286,6 +286,14 @@ async fn console_import_reports_each_row_and_is_idempotent_in_both_encodings(app
     let (ct, body) = upload(CSV.as_bytes().to_vec());
     clerk.post_raw("/staff/import", &ct, body).await.assert_contains("追加 0件、更新 0件、変更なし 1件、取込不可 2件");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM job_seekers").await, 1);
+    // A whole office's file is far larger than any form (the form limit is 64 KiB).
+    let mut big = String::from("job_seeker_number,name,name_kana,birth_date,office_number,email,email_registered_on\n");
+    for i in 0..3000 {
+        big.push_str(&format!("01010-{i},釧路 {i},クシロ,1980-01-01,01010,,\n"));
+    }
+    assert!(big.len() > 100 * 1024);
+    let (ct, body) = upload(big.into_bytes());
+    clerk.post_raw("/staff/import", &ct, body).await.assert_contains("追加 3000件");
     let (ct, body) = upload(b"not,a,header\n".to_vec());
     clerk.post_raw("/staff/import", &ct, body).await.assert_contains("ファイルを読み取れませんでした");
 }

@@ -19,6 +19,9 @@ use crate::store::staff;
 use crate::web::page;
 use crate::web::session::{self, Realm, Session};
 
+/// The largest CSV upload accepted (tens of thousands of rows).
+pub const MAX_IMPORT: usize = 8 * 1024 * 1024;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/staff/login", get(auth::show_login).post(auth::submit_login))
@@ -32,7 +35,13 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/seekers/{id}/code", post(seeker_page::issue_code))
         .route("/staff/seekers/{id}/account/{action}", post(seeker_page::account_action))
         .route("/staff/seekers/{id}/email", post(seeker_page::change_email))
-        .route("/staff/import", get(admin::show_import).post(admin::submit_import))
+        .route(
+            "/staff/import",
+            get(admin::show_import)
+                .post(admin::submit_import)
+                // A whole office's CSV is far more than a form: allow it here only.
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT)),
+        )
         .route("/staff/audit", get(admin::audit))
         .route("/staff/offices", get(admin::offices).post(admin::add_office))
         .route("/staff/offices/{id}", post(admin::update_office))

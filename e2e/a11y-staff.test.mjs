@@ -143,6 +143,11 @@ async function walk(t, { lang }) {
   // 監査ログ, 安定所 (with errors), 職員 (with errors, new credentials).
   await page.goto(`${demo.url}/staff/audit`);
   await scan('audit log');
+  await page.goto(`${demo.url}/staff/documents`);
+  await scan('documents');
+  await submit(page, '/staff/documents');
+  await expectError(page, 'new document version submitted empty');
+  await scan('documents with errors (empty)');
   await page.goto(`${demo.url}/staff/offices`);
   await scan('offices');
   await submit(page, '/staff/offices');

@@ -24,6 +24,8 @@ const FIRST_DOCUMENTS: &[(&str, &str)] =
 
 /// Connects, migrates, seeds the first documents and assembles the state.
 pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    // A catalog that does not parse would show every text as missing: refuse to start instead.
+    crate::i18n::I18n::load().map_err(|e| anyhow::anyhow!("message catalog: {e}"))?;
     let store = Store::connect(&settings.database_url).await?;
     store.migrate().await?;
     let now = store::ms(clock.now());

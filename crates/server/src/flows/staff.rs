@@ -292,3 +292,36 @@ pub async fn change_password(
     staff::set_password(state.store.pool(), staff_id, &hash).await?;
     Ok(Ok(()))
 }
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Publish {
+    Published {
+        version: i64,
+    },
+    /// Another admin published the same document at the same moment: reload and check.
+    Conflict,
+}
+
+/// Publishes a new version of the privacy policy or the terms; account holders are asked to
+/// accept it on My Page before they go on.
+pub async fn publish_document(
+    state: &AppState,
+    kind: super::opening::DocumentKind,
+    title: &str,
+    body: &str,
+    actor: &str,
+) -> Result<Publish, FlowError> {
+    let now = store::ms(state.now());
+    let mut tx = state.store.begin_write().await?;
+    let version = match store::documents::publish(&mut *tx, kind.as_str(), title, body, now).await {
+        Ok(v) => v,
+        Err(e) if e.is_unique_violation() => return Ok(Publish::Conflict),
+        Err(e) => return Err(e.into()),
+    };
+    let detail = format!("{} v{version}", kind.as_str());
+    let event =
+        audit::Event { actor, kind: "document.published", job_seeker_id: None, detail: &detail, client_addr: None };
+    audit::record(&mut *tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(Publish::Published { version })
+}

@@ -44,3 +44,25 @@ pub async fn insert_first<'e>(
     .await?;
     Ok(())
 }
+
+/// Publishes the next version of a document. Two admins publishing at once: one of them gets a
+/// unique violation (the version is the primary key) and nothing is written twice.
+pub async fn publish<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    kind: &str,
+    title: &str,
+    body: &str,
+    now_ms: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO policy_documents (kind, version, title, body, published_at) \
+         SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4 FROM policy_documents WHERE kind = $1 \
+         RETURNING version",
+    )
+    .bind(kind)
+    .bind(title)
+    .bind(body)
+    .bind(now_ms)
+    .fetch_one(ex)
+    .await?)
+}

@@ -400,3 +400,44 @@ async fn the_counter_registers_and_corrects_a_job_seeker_keeping_what_was_typed(
     assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'job_seeker.edited'").await, 1);
 }
 both_databases!(the_counter_registers_and_corrects_a_job_seeker_keeping_what_was_typed);
+
+async fn an_admin_publishes_new_terms_and_account_holders_must_accept_them(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    app.open_account(NUMBER, ("1990", "4", "15"), "taro@example.jp", "Kushiro#2026x").await;
+    let (admin, _) = staff_browser(app, "admin", Role::Admin, "01010").await;
+    let page = admin.get("/staff/documents").await;
+    page.assert_contains("求職者マイページ利用規約");
+    let csrf = page.csrf();
+    let empty = admin
+        .post("/staff/documents", &[("csrf", &csrf), ("kind", "terms"), ("title", "利用規約 第2版"), ("body", "  ")])
+        .await;
+    assert_eq!(empty.status, 422);
+    empty.assert_contains("value=\"利用規約 第2版\"");
+    let published = admin
+        .post(
+            "/staff/documents",
+            &[("csrf", &csrf), ("kind", "terms"), ("title", "利用規約 第2版"), ("body", "第1条\r\n改定しました。")],
+        )
+        .await;
+    published.assert_contains("第2版を公開しました");
+    assert_eq!(app.scalar("SELECT MAX(version) FROM policy_documents WHERE kind = 'terms'").await, 2);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'document.published'").await, 1);
+
+    let (clerk, _) = staff_browser(app, "kushiro", Role::Counter, "01010").await;
+    assert_eq!(clerk.get("/staff/documents").await.status, 403);
+    let clerk_csrf = clerk.get("/staff").await.csrf();
+    let refused = clerk
+        .post("/staff/documents", &[("csrf", &clerk_csrf), ("kind", "terms"), ("title", "x"), ("body", "y")])
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(app.scalar("SELECT MAX(version) FROM policy_documents WHERE kind = 'terms'").await, 2);
+
+    let browser = app.browser();
+    browser.login("taro@example.jp", "Kushiro#2026x").await.assert_redirect("/login/otp");
+    let otp = app.deliver_mail().await.pop().unwrap().code();
+    browser.submit_otp(&otp, false).await.assert_redirect("/mypage");
+    browser.get("/mypage").await.assert_contains("改定内容を確認して同意する");
+    browser.get("/mypage/settings").await.assert_redirect("/mypage/consent");
+    browser.get("/opening/documents/terms?return=mypage").await.assert_contains("改定しました。");
+}
+both_databases!(an_admin_publishes_new_terms_and_account_holders_must_accept_them);

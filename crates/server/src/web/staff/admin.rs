@@ -8,6 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{CurrentStaff, Nav};
+use crate::flows::opening::DocumentKind;
 use crate::flows::registry::{self, AddOffice, OfficeNumber};
 use crate::flows::staff::{self, CreateRefusal, Credentials, Role};
 use crate::i18n::{Catalog, catalog, request_lang};
@@ -395,4 +396,102 @@ pub async fn member_action(
         }
         _ => Err(AppError::NotFound),
     }
+}
+
+#[derive(Template)]
+#[template(path = "staff/documents.html")]
+struct DocumentsPage<'a> {
+    t: &'a Catalog,
+    nav: Nav,
+    /// kind, label, current version, current title
+    current: Vec<(&'static str, String, i64, String)>,
+    errors: Errors,
+    form_kind: String,
+    form_title: String,
+    form_body: String,
+    notice: Option<String>,
+}
+
+async fn documents_page(
+    state: &AppState,
+    current: &CurrentStaff,
+    errors: Errors,
+    form: Option<&DocumentForm>,
+    notice: Option<String>,
+) -> Result<Response, AppError> {
+    let t = catalog(request_lang());
+    let mut docs = Vec::new();
+    for kind in [DocumentKind::Privacy, DocumentKind::Terms] {
+        let doc = crate::flows::opening::current_document(state, kind).await?;
+        docs.push((kind.as_str(), t.get(&format!("staff.documents.kinds.{}", kind.as_str())), doc.version, doc.title));
+    }
+    let has_errors = !errors.is_empty();
+    let page = DocumentsPage {
+        t,
+        nav: Nav::of(current),
+        current: docs,
+        errors,
+        form_kind: form.map(|f| echo(&f.kind)).unwrap_or_default(),
+        form_title: form.map(|f| echo(&f.title)).unwrap_or_default(),
+        form_body: form.map(|f| f.body.chars().filter(|c| !c.is_control() || *c == '\n').collect()).unwrap_or_default(),
+        notice,
+    };
+    Ok(page::html(page.render()?, has_errors))
+}
+
+pub async fn documents(State(state): State<AppState>, current: CurrentStaff) -> Result<Response, AppError> {
+    admin_only(&current)?;
+    documents_page(&state, &current, Errors::default(), None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct DocumentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// Longest document text accepted.
+const MAX_DOCUMENT: usize = 20_000;
+
+pub async fn publish_document(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    headers: HeaderMap,
+    Form(form): Form<DocumentForm>,
+) -> Result<Response, AppError> {
+    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    admin_only(&current)?;
+    let t = catalog(request_lang());
+    let mut errors = Errors::default();
+    let kind = DocumentKind::parse(&form.kind);
+    if kind.is_none() {
+        errors.add("kind", t.get("staff.documents.kind_missing"));
+    }
+    let title = mypage_domain::text::normalize(&form.title);
+    if title.is_empty() || title.chars().count() > 200 {
+        errors.add("title", t.get("staff.documents.title_missing"));
+    }
+    let body = form.body.replace("\r\n", "\n");
+    let body_ok = !body.trim().is_empty()
+        && body.chars().count() <= MAX_DOCUMENT
+        && body.chars().all(|c| !c.is_control() || c == '\n' || c == '\t');
+    if !body_ok {
+        errors.add("body", t.get("staff.documents.body_invalid"));
+    }
+    let Some(kind) = kind.filter(|_| errors.is_empty()) else {
+        return documents_page(&state, &current, errors, Some(&form), None).await;
+    };
+    let notice = match staff::publish_document(&state, kind, &title, body.trim(), &current.member.actor()).await? {
+        staff::Publish::Published { version } => {
+            t.fmt("staff.documents.published", &[("version", &version.to_string())])
+        }
+        staff::Publish::Conflict => t.get("staff.documents.conflict"),
+    };
+    documents_page(&state, &current, Errors::default(), None, Some(notice)).await
 }

@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT)),
         )
         .route("/staff/audit", get(admin::audit))
+        .route("/staff/documents", get(admin::documents).post(admin::publish_document))
         .route("/staff/offices", get(admin::offices).post(admin::add_office))
         .route("/staff/offices/{id}", post(admin::update_office))
         .route("/staff/members", get(admin::members).post(admin::create_member))

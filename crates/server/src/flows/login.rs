@@ -88,7 +88,8 @@ pub async fn check_password(
         if let (Some(account), Some(failures)) = (&account, failures)
             && failures % LOCK_THRESHOLD == 0
         {
-            let t = crate::i18n::catalog(lang);
+            // The owner reads this notice, not whoever is typing: their language, not the request's.
+            let t = crate::i18n::catalog(Lang::parse(&account.lang).unwrap_or(lang));
             let base = state.settings.base_url.as_str();
             let message = Message::LoginLockedV1 { until: lock_until };
             mail::enqueue(&mut tx, t, base, &account.email, Some(account.job_seeker_id), &message, now).await?;

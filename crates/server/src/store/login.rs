@@ -13,11 +13,13 @@ pub struct LoginAccount {
     pub password_hash: String,
     pub locked_until: Option<i64>,
     pub disabled_at: Option<i64>,
+    /// The language of the account's mail.
+    pub lang: String,
 }
 
 pub async fn find_by_email<'e>(ex: impl Executor<'e, Database = Any>, email: &str) -> Result<Option<LoginAccount>> {
     Ok(sqlx::query_as(
-        "SELECT id, job_seeker_id, email, password_hash, locked_until, disabled_at FROM accounts WHERE email = $1",
+        "SELECT id, job_seeker_id, email, password_hash, locked_until, disabled_at, lang FROM accounts WHERE email = $1",
     )
     .bind(email)
     .fetch_optional(ex)

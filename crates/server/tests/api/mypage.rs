@@ -206,6 +206,13 @@ async fn english_follows_the_browser_and_the_switch_sticks_and_mail_follows(app:
     assert_eq!(lang, "en");
     browser.get("/lang/ja").await;
     browser.get("/").await.assert_contains("<html lang=\"ja\">");
+    // The lock notice is for the owner: in the account's language, whoever typed the passwords.
+    let stranger = app.browser();
+    for _ in 0..10 {
+        stranger.login(EMAIL, "Wrong#pass1").await;
+    }
+    let lock = app.deliver_mail().await.pop().unwrap();
+    assert!(!lock.subject.contains("ログインを一時的に停止しました"), "{}", lock.subject);
 }
 both_databases!(english_follows_the_browser_and_the_switch_sticks_and_mail_follows);
 

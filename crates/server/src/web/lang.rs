@@ -50,7 +50,8 @@ fn back_to(state: &AppState, headers: &HeaderMap) -> String {
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.strip_prefix(origin))
-        .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+        // Only a path of ours: never `//host` or `/\host`, which browsers read as another site.
+        .filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'))
         .map_or_else(|| "/".to_owned(), str::to_owned)
 }
 

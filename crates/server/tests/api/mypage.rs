@@ -194,6 +194,12 @@ async fn english_follows_the_browser_and_the_switch_sticks_and_mail_follows(app:
     ja.assert_contains("<html lang=\"ja\">");
     let switched = browser.get_with_headers("/lang/en", &[("referer", &format!("{}/opening/consent", app.base))]).await;
     switched.assert_redirect("/opening/consent");
+    // Never back to another site, whatever the Referer says.
+    for referer in
+        ["https://evil.example/x", &format!("{}//evil.example", app.base), &format!("{}/\\evil.example", app.base)]
+    {
+        Browser::new(&app.base).get_with_headers("/lang/en", &[("referer", referer)]).await.assert_redirect("/");
+    }
     browser.get("/opening/consent").await.assert_contains("<html lang=\"en\">");
     browser.consent().await;
     browser.apply(EMAIL, NUMBER, ("1990", "4", "15"), &code).await.assert_redirect("/opening/password");

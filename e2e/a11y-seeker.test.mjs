@@ -15,7 +15,7 @@ import {
   DESKTOP, GOOD_PASSWORD, PHONE, guardContext, launchBrowser, mailSnapshot, screenshotDir, startDemo,
   waitForNewMail,
 } from './lib/harness.mjs';
-import { AxeRecorder, axeViolations, mailedDigits } from './lib/a11y.mjs';
+import { AxeRecorder, axeViolations, loadsAfter, mailedDigits } from './lib/a11y.mjs';
 import { pathOf } from './lib/login.mjs';
 
 // Every error message is tied to its field (id, aria-describedby) and the field marked aria-invalid.
@@ -30,13 +30,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-/** Waits for the next document of `page` to load after `action` (a click that submits or follows a link). */
-async function loadsAfter(page, action) {
-  const loaded = page.waitForEvent('load');
-  await action();
-  await loaded;
-}
 
 /** Presses the submit button of the form posting to `action` and waits for the page it leads to. */
 async function submit(page, action) {

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { DESKTOP, guardContext, launchBrowser, screenshotDir, startDemo } from './lib/harness.mjs';
-import { AxeRecorder } from './lib/a11y.mjs';
+import { AxeRecorder, loadsAfter } from './lib/a11y.mjs';
 import { pathOf } from './lib/login.mjs';
 import { demoStaff, freshTotp, totp } from './lib/staff.mjs';
 
@@ -25,12 +25,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-async function loadsAfter(page, action) {
-  const loaded = page.waitForEvent('load');
-  await action();
-  await loaded;
-}
 
 /** Presses the (first) submit button of the form whose action is `action` (or matches the CSS attribute selector `sel`). */
 async function submit(page, action, sel = `[action="${action}"]`) {

@@ -220,3 +220,10 @@ export async function errorMessageProblems(page) {
     return found;
   });
 }
+
+/** Waits for the next document of `page` to load after `action` (a click that submits or follows a link). */
+export async function loadsAfter(page, action) {
+  const loaded = page.waitForEvent('load');
+  await action();
+  await loaded;
+}

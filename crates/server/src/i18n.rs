@@ -72,6 +72,11 @@ pub fn datetime(lang: Lang, ts: jiff::Timestamp) -> String {
     }
 }
 
+/// A stored instant (milliseconds) in the current request's language; empty if out of range.
+pub fn datetime_ms(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map(|ts| datetime(request_lang(), ts)).unwrap_or_default()
+}
+
 /// A calendar date, written the way `lang` writes dates.
 pub fn date(lang: Lang, d: jiff::civil::Date) -> String {
     match lang {

@@ -37,3 +37,10 @@ where
 pub fn acceptable(value: &str) -> bool {
     value.len() <= MAX_FIELD && !value.chars().any(char::is_control)
 }
+
+/// A form that carries nothing but its CSRF token (logout, resend, revoke, the staff actions).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::{Form, acceptable};
+use crate::web::form::{CsrfForm, Form, acceptable};
 use crate::web::page::{self, Errors};
 use crate::web::session::{self, FlowData, Session};
 
@@ -131,12 +131,6 @@ async fn back_to_login(state: &AppState, mut session: Session, notice: &str) -> 
     session.data.pending_login = None;
     session.save(state).await?;
     Ok(page::see_other(&format!("/login?notice={notice}")))
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// 「キャンセル」: voids the one-time password and returns to the login page.

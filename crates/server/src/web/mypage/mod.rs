@@ -10,7 +10,6 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 
 use crate::flows::opening::{self, DocumentKind};
 use crate::flows::settings as flow;
@@ -18,7 +17,7 @@ use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::Form;
+use crate::web::form::{CsrfForm, Form};
 use crate::web::page::{self, Errors};
 use crate::web::session::{self, Realm, Session};
 
@@ -119,12 +118,6 @@ async fn consent_page(state: &AppState, session: &Session, errors: Errors) -> Re
 
 pub async fn show_consent(State(state): State<AppState>, current: CurrentAccount) -> Result<Response, AppError> {
     consent_page(&state, &current.session, Errors::default()).await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 pub async fn submit_consent(

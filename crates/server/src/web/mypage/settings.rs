@@ -12,20 +12,16 @@ use mypage_domain::six_digits::SixDigitCode;
 use mypage_domain::user_agent::{approximate_address, describe};
 use serde::Deserialize;
 
-use super::{CsrfForm, CurrentAccount};
+use super::CurrentAccount;
 use crate::flows::opening;
 use crate::flows::settings::{self as flow, EmailConfirm, PasswordChange};
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store::{self, accounts, settings as store_settings};
 use crate::web::error::AppError;
-use crate::web::form::{Form, acceptable};
+use crate::web::form::{CsrfForm, Form, acceptable};
 use crate::web::page::{self, Errors, echo};
 use crate::web::session::{self, Realm, Session};
-
-fn when(ms: i64) -> String {
-    store::ts(ms).map(|ts| crate::i18n::datetime(request_lang(), ts)).unwrap_or_default()
-}
 
 /// "Safari on iPhone", in the page's language.
 fn device(t: &Catalog, user_agent: &str) -> String {
@@ -71,7 +67,15 @@ async fn render(
     let browsers = store_settings::remembered(pool, current.account_id, now)
         .await?
         .into_iter()
-        .map(|b| (b.id, device(t, &b.user_agent), when(b.created_at), when(b.last_used_at), when(b.expires_at)))
+        .map(|b| {
+            (
+                b.id,
+                device(t, &b.user_agent),
+                crate::i18n::datetime_ms(b.created_at),
+                crate::i18n::datetime_ms(b.last_used_at),
+                crate::i18n::datetime_ms(b.expires_at),
+            )
+        })
         .collect();
     let logins = store_settings::recent_logins(pool, current.account_id)
         .await?
@@ -82,7 +86,7 @@ async fn render(
             } else {
                 "mypage.settings.method_remembered"
             });
-            (when(l.at), device(t, &l.user_agent), method, approximate_address(&l.client_addr))
+            (crate::i18n::datetime_ms(l.at), device(t, &l.user_agent), method, approximate_address(&l.client_addr))
         })
         .collect();
     let has_errors = !errors.is_empty();

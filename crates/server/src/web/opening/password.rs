@@ -17,7 +17,7 @@ use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::{Form, acceptable};
+use crate::web::form::{CsrfForm, Form, acceptable};
 use crate::web::page::{self, Errors};
 use crate::web::session::{self, Session};
 
@@ -157,17 +157,11 @@ pub async fn submit(
     render(&state, &session, &pending, &form.password, errors, notice, false).await
 }
 
-#[derive(Deserialize)]
-pub struct ResendForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn resend(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    Form(form): Form<ResendForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let mut session = session::for_post(&state, &headers, &form.csrf).await?;
     let Some(pending) = session.data.pending.clone() else {

@@ -16,7 +16,7 @@ use crate::import::{self, RowOutcome};
 use crate::state::AppState;
 use crate::store::{self, audit, offices};
 use crate::web::error::AppError;
-use crate::web::form::Form;
+use crate::web::form::{CsrfForm, Form};
 use crate::web::page::{self, Errors, echo};
 use crate::web::session::{self, Realm};
 
@@ -161,7 +161,7 @@ pub async fn audit(
         .into_iter()
         .map(|e| {
             (
-                store::ts(e.at).map(|ts| crate::i18n::datetime(request_lang(), ts)).unwrap_or_default(),
+                crate::i18n::datetime_ms(e.at),
                 e.actor,
                 e.kind,
                 e.job_seeker_id.map(|i| i.to_string()).unwrap_or_default(),
@@ -366,12 +366,6 @@ pub async fn create_member(
             members_page(&state, &current, errors, None).await
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 pub async fn member_action(

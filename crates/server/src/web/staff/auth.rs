@@ -14,7 +14,7 @@ use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::Form;
+use crate::web::form::{CsrfForm, Form};
 use crate::web::page::{self, Errors, echo};
 use crate::web::session::{self, FlowData, Realm, Session};
 
@@ -224,12 +224,6 @@ pub async fn submit_password(
             Ok(page::html(PasswordPage { t, csrf: session.csrf, errors }.render()?, true))
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 pub async fn logout(

@@ -17,14 +17,9 @@ use crate::state::AppState;
 use crate::store;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::Form;
+use crate::web::form::{CsrfForm, Form};
 use crate::web::page;
 use crate::web::session::{self, Realm};
-
-/// An instant as the counter reads it.
-fn when(ms: i64) -> String {
-    store::ts(ms).map(|ts| crate::i18n::datetime(request_lang(), ts)).unwrap_or_default()
-}
 
 /// One line of the job seeker's page: a label and what to show.
 pub struct Fact {
@@ -114,8 +109,8 @@ pub async fn detail(
                     format!("{} / {}", row.failed_attempts, state.settings.code_max_failures),
                     row.failed_attempts > 0,
                 ),
-                fact(t.get("staff.code.issued"), when(row.issued_at), false),
-                fact(t.get("staff.code.expires"), when(row.expires_at), false),
+                fact(t.get("staff.code.issued"), crate::i18n::datetime_ms(row.issued_at), false),
+                fact(t.get("staff.code.expires"), crate::i18n::datetime_ms(row.expires_at), false),
             ]
         }
     };
@@ -129,20 +124,24 @@ pub async fn detail(
                 a.disabled_at.is_some(),
             ),
             fact(t.get("staff.account.login_id"), a.email.clone(), false),
-            fact(t.get("staff.account.opened_at"), when(a.created_at), false),
+            fact(t.get("staff.account.opened_at"), crate::i18n::datetime_ms(a.created_at), false),
             fact(
                 t.get("staff.account.consent"),
-                format!("v{} / v{} ({})", a.privacy_version, a.terms_version, when(a.consented_at)),
+                format!("v{} / v{} ({})", a.privacy_version, a.terms_version, crate::i18n::datetime_ms(a.consented_at)),
                 false,
             ),
             fact(
                 t.get("staff.account.last_login"),
-                login.last_login.map(when).unwrap_or_else(|| t.get("staff.none")),
+                login.last_login.map(crate::i18n::datetime_ms).unwrap_or_else(|| t.get("staff.none")),
                 false,
             ),
             fact(
                 t.get("staff.account.locked_until"),
-                login.locked_until.filter(|u| *u > now).map(when).unwrap_or_else(|| t.get("staff.none")),
+                login
+                    .locked_until
+                    .filter(|u| *u > now)
+                    .map(crate::i18n::datetime_ms)
+                    .unwrap_or_else(|| t.get("staff.none")),
                 login.locked_until.is_some_and(|u| u > now),
             ),
             fact(t.get("staff.account.failed_logins"), login.failed_logins.to_string(), login.failed_logins > 0),
@@ -154,7 +153,7 @@ pub async fn detail(
         .iter()
         .map(|m| {
             let status = match (m.sent_at, m.failed_at) {
-                (Some(at), _) => t.fmt("staff.mail.sent", &[("at", &when(at))]),
+                (Some(at), _) => t.fmt("staff.mail.sent", &[("at", &crate::i18n::datetime_ms(at))]),
                 (None, Some(_)) => t.fmt("staff.mail.failed", &[("error", m.last_error.as_deref().unwrap_or(""))]),
                 (None, None) if m.attempts > 0 => t.fmt(
                     "staff.mail.retrying",
@@ -164,7 +163,7 @@ pub async fn detail(
             };
             let kind = t.get(&format!("staff.mail.kind.{}", m.kind.split('.').next().unwrap_or("")));
             fact(
-                format!("{} {kind} → {}", when(m.created_at), m.to_addr),
+                format!("{} {kind} → {}", crate::i18n::datetime_ms(m.created_at), m.to_addr),
                 status,
                 m.sent_at.is_none() && m.attempts > 0,
             )
@@ -176,7 +175,7 @@ pub async fn detail(
         .take(50)
         .map(|e| {
             let label = t.try_get(&format!("staff.event.{}", e.kind)).unwrap_or_else(|| t.get("staff.event.other"));
-            fact(when(e.at), format!("{label} ({}) {}", e.actor, e.detail), false)
+            fact(crate::i18n::datetime_ms(e.at), format!("{label} ({}) {}", e.actor, e.detail), false)
         })
         .collect();
     let notice = query.done.as_deref().and_then(|d| match d {
@@ -201,12 +200,6 @@ pub async fn detail(
         email: view.account.as_ref().map(|(a, _)| a.email.clone()).or_else(|| s.email.clone()).unwrap_or_default(),
     };
     Ok(page::html(page.render()?, false))
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 #[derive(Template)]

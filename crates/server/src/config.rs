@@ -26,6 +26,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("auth_key_ttl", "30m"),
     ("otp_ttl", "10m"),
     ("remember_ttl", "90d"),
+    ("login_lock", "30m"),
     ("legacy_cutoff", "2026-03-22"),
     ("hash_workers", "2"),
     ("hash_queue", "32"),
@@ -252,6 +253,8 @@ pub struct Settings {
     pub auth_key_ttl: Duration,
     pub otp_ttl: Duration,
     pub remember_ttl: Duration,
+    /// How long password login stays locked after too many failures (job seekers and staff).
+    pub login_lock: Duration,
     pub legacy_cutoff: jiff::civil::Date,
     pub hash_workers: usize,
     pub hash_queue: usize,
@@ -390,6 +393,7 @@ impl Layers {
             auth_key_ttl: self.parse("auth_key_ttl", duration)?,
             otp_ttl: self.parse("otp_ttl", duration)?,
             remember_ttl: self.parse("remember_ttl", duration)?,
+            login_lock: self.parse("login_lock", duration)?,
             legacy_cutoff: self.parse("legacy_cutoff", |raw| {
                 raw.parse::<jiff::civil::Date>().map_err(|_| "must be a date like 2026-03-22".to_owned())
             })?,
@@ -432,6 +436,7 @@ mod tests {
         assert_eq!(s.auth_key_ttl, Duration::from_secs(30 * 60));
         assert_eq!(s.otp_ttl, Duration::from_secs(600));
         assert_eq!(s.remember_ttl, Duration::from_secs(90 * 86400));
+        assert_eq!(s.login_lock, Duration::from_secs(30 * 60));
         assert_eq!(s.legacy_cutoff.to_string(), "2026-03-22");
         assert_eq!(s.mail, MailTransport::File(PathBuf::from("data/mail")));
     }

@@ -19,7 +19,6 @@ use crate::tokens::{self, Purpose};
 
 /// Consecutive wrong passwords that lock password login (and every further ten).
 pub const LOCK_THRESHOLD: i64 = 10;
-pub const LOCK_DURATION: Duration = Duration::from_secs(30 * 60);
 /// Wrong one-time passwords that void the challenge.
 pub const OTP_MAX_FAILURES: i64 = 5;
 pub const OTP_RESEND_COOLDOWN: Duration = Duration::from_secs(60);
@@ -80,7 +79,7 @@ pub async fn check_password(
         // The same statements run for unknown addresses (the UPDATE touches no row), so the
         // response time does not tell them apart.
         let account_id = account.as_ref().map_or(0, |a| a.id);
-        let lock_until = now + LOCK_DURATION;
+        let lock_until = now + state.settings.login_lock;
         let mut tx = state.store.begin_write().await?;
         let failures =
             login::record_password_failure(&mut *tx, account_id, store::ms(lock_until), LOCK_THRESHOLD).await?;

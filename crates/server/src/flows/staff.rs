@@ -14,7 +14,6 @@ use crate::tokens;
 use crate::totp::TotpSecret;
 
 pub const LOCK_THRESHOLD: i64 = 10;
-pub const LOCK_DURATION: Duration = Duration::from_secs(30 * 60);
 pub const STAFF_FAILURES_PER_CLIENT: Limit =
     Limit { scope: "staff.client", max: 50, window: Duration::from_secs(3600) };
 /// The issuer shown in authenticator apps.
@@ -239,7 +238,7 @@ pub async fn login(
     if outcome == LoginOutcome::Rejected {
         STAFF_FAILURES_PER_CLIENT.record(state, client).await?;
         if let Some(r) = &row {
-            let until = store::ms(now + LOCK_DURATION);
+            let until = store::ms(now + state.settings.login_lock);
             staff::record_failure(state.store.pool(), r.id, until, LOCK_THRESHOLD).await?;
         }
     } else if let (LoginOutcome::LoggedIn { .. }, Some(r)) = (&outcome, &row) {

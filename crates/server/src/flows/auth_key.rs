@@ -5,11 +5,11 @@ use mypage_domain::email::Email;
 use mypage_domain::six_digits::SixDigitCode;
 
 use super::FlowError;
-use super::limits::AUTH_KEY_SENDS;
+use super::limits::{Limit, OPENING_KEY_SENDS, RECOVERY_KEY_SENDS, Refusal};
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
-use crate::store::{self, accounts, audit, auth_keys};
+use crate::store::{self, Entry, accounts, audit, auth_keys};
 use crate::tokens::{self, Purpose};
 
 /// Wrong auth key entries that void the key.
@@ -23,6 +23,14 @@ pub enum KeyPurpose {
 }
 
 impl KeyPurpose {
+    /// The flow's own send cap: opening and recovery cannot use up each other's.
+    pub fn sends(self) -> Limit {
+        match self {
+            Self::Open => OPENING_KEY_SENDS,
+            Self::Reset => RECOVERY_KEY_SENDS,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",
@@ -31,23 +39,32 @@ impl KeyPurpose {
     }
 }
 
-/// Creates a new key for `email` and writes its mail in one transaction; returns the key's id.
+/// Creates a new key for `email` and writes its mail in one transaction; returns the key's id,
+/// or the refusal of the flow's send cap (`cooldown`: also the least time since the last mail).
 /// When opening with an address that is already another account's login ID, the mail says so
 /// instead and carries no key, while everything on screen stays the same.
+#[allow(clippy::too_many_arguments)]
 pub async fn send(
     state: &AppState,
     job_seeker_id: i64,
     code_id: Option<i64>,
     email: &Email,
     purpose: KeyPurpose,
+    cooldown: Option<std::time::Duration>,
     client: &str,
     lang: Lang,
-) -> Result<i64, FlowError> {
+) -> Result<Result<i64, Refusal>, FlowError> {
     let key = tokens::random_six_digits()?;
     let now = state.now();
     let ttl = state.settings.auth_key_ttl;
     let expires_at = now + ttl;
+    let subject = job_seeker_id.to_string();
     let mut tx = state.store.begin_write().await?;
+    // The cap's lock row also serializes "void the previous key, insert a new one" per job
+    // seeker and flow, so two parallel sends never leave two live keys.
+    if let Err(refusal) = purpose.sends().reserve_in(&mut tx, now, &subject, cooldown).await? {
+        return Ok(Err(refusal));
+    }
     auth_keys::void_open(&mut *tx, job_seeker_id, purpose.as_str(), store::ms(now)).await?;
     let new = auth_keys::NewAuthKey {
         purpose: purpose.as_str(),
@@ -67,7 +84,6 @@ pub async fn send(
     let t = crate::i18n::catalog(lang);
     mail::enqueue(&mut tx, t, state.settings.base_url.as_str(), email.as_str(), Some(job_seeker_id), &message, now)
         .await?;
-    store::attempts::record(&mut *tx, AUTH_KEY_SENDS.scope, &job_seeker_id.to_string(), store::ms(now)).await?;
     let event = audit::Event {
         actor: "system",
         kind: "auth_key.sent",
@@ -78,7 +94,7 @@ pub async fn send(
     audit::record(&mut *tx, &event, store::ms(now)).await?;
     tx.commit().await?;
     state.mail_wakeup.notify_one();
-    Ok(auth_key_id)
+    Ok(Ok(auth_key_id))
 }
 
 #[derive(Debug)]
@@ -93,27 +109,35 @@ pub enum KeyCheck {
     Used,
 }
 
-/// Checks an entered key; a wrong one is counted (exactly, under concurrency).
+/// Checks an entered key. The entry is reserved before it is compared, so parallel entries get
+/// no more comparisons than five in a row would.
 pub async fn check(state: &AppState, auth_key_id: i64, key: &SixDigitCode) -> Result<KeyCheck, FlowError> {
-    let now = state.now();
-    let Some(row) = auth_keys::find(state.store.pool(), auth_key_id).await? else {
+    let now = store::ms(state.now());
+    let pool = state.store.pool();
+    let Some(row) = auth_keys::find(pool, auth_key_id).await? else {
         return Ok(KeyCheck::Void);
     };
-    if row.used_at.is_some() {
-        return Ok(KeyCheck::Used);
-    }
-    if row.voided_at.is_some() {
-        return Ok(KeyCheck::Void);
-    }
-    if store::ms(now) >= row.expires_at {
-        return Ok(KeyCheck::Expired);
-    }
-    if state.keys.verify(Purpose::AuthKey, key.as_str(), &row.key_hash) {
-        return Ok(KeyCheck::Valid(row));
-    }
-    state.metrics.count("mypage_auth_key_failures_total");
-    Ok(match auth_keys::record_failure(state.store.pool(), row.id, store::ms(now), MAX_FAILURES).await? {
-        Some((_, Some(_))) | None => KeyCheck::Void,
-        Some((failed, None)) => KeyCheck::Wrong { remaining: u32::try_from(MAX_FAILURES - failed).unwrap_or(0) },
+    let entry = auth_keys::enter(pool, row.id, now, MAX_FAILURES, || {
+        state.keys.verify(Purpose::AuthKey, key.as_str(), &row.key_hash)
+    })
+    .await?;
+    Ok(match entry {
+        Entry::Right => KeyCheck::Valid(row),
+        Entry::Wrong { remaining } => {
+            state.metrics.count("mypage_auth_key_failures_total");
+            KeyCheck::Wrong { remaining: u32::try_from(remaining).unwrap_or(0) }
+        }
+        Entry::VoidedNow => {
+            state.metrics.count("mypage_auth_key_failures_total");
+            KeyCheck::Void
+        }
+        // Read again: the row read above may predate a parallel entry that used or voided it.
+        Entry::Inactive => match auth_keys::find(pool, row.id).await? {
+            Some(r) if r.used_at.is_some() => KeyCheck::Used,
+            Some(r) if r.voided_at.is_none() && r.failed_attempts < MAX_FAILURES && now >= r.expires_at => {
+                KeyCheck::Expired
+            }
+            _ => KeyCheck::Void,
+        },
     })
 }

@@ -10,24 +10,28 @@ use mypage_domain::six_digits::SixDigitCode;
 use serde::{Deserialize, Serialize};
 
 use super::FlowError;
-use super::limits::Limit;
+use super::limits::{Limit, Refusal};
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
-use crate::store::{self, audit, login};
+use crate::store::{self, Entry, audit, login};
 use crate::tokens::{self, Purpose};
 
-/// Consecutive wrong passwords that lock password login (and every further ten).
+/// Consecutive wrong passwords that lock password login (for `MYPAGE_LOGIN_LOCK`).
 pub const LOCK_THRESHOLD: i64 = 10;
 /// Wrong one-time passwords that void the challenge.
 pub const OTP_MAX_FAILURES: i64 = 5;
 pub const OTP_RESEND_COOLDOWN: Duration = Duration::from_secs(60);
 
-/// Failed logins from one client address (generous: offices share one address).
+/// Failed logins from one client address (generous: offices share one address). Wrong
+/// passwords and wrong one-time passwords both count.
 pub const LOGIN_FAILURES_PER_CLIENT: Limit =
     Limit { scope: "login.client", max: 100, window: Duration::from_secs(3600) };
-/// One-time password mails per account.
+/// One-time password mails per account, at the password step and on resend alike.
 pub const OTP_SENDS: Limit = Limit { scope: "otp.send", max: 10, window: Duration::from_secs(3600) };
+/// Wrong one-time passwords per account across all its challenges: a new challenge buys no new
+/// guesses. The last one locks password login, as ten wrong passwords do.
+pub const OTP_FAILURES: Limit = Limit { scope: "otp.failures", max: 10, window: Duration::from_secs(24 * 3600) };
 
 /// A login waiting for its one-time password; kept in the browser's pre-login session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +51,8 @@ pub enum PasswordOutcome {
         account_id: i64,
     },
     OtpSent(PendingLogin),
+    /// The password was right but the account's one-time password mails are used up.
+    OtpLimited,
 }
 
 /// Who is logging in from where, for the login record and the audit log.
@@ -57,6 +63,10 @@ pub struct Origin<'a> {
 }
 
 /// Checks email and password. `remembered` is the browser's remembered-browser token, if any.
+///
+/// The attempt is reserved before the hash is checked, against the client's failure budget and
+/// the account's consecutive-failure count in one transaction; a right password is then accepted
+/// only by a guarded statement, so a burst decides no more than a sequence would.
 pub async fn check_password(
     state: &AppState,
     email: &str,
@@ -65,55 +75,47 @@ pub async fn check_password(
     origin: &Origin<'_>,
     lang: Lang,
 ) -> Result<PasswordOutcome, FlowError> {
-    if LOGIN_FAILURES_PER_CLIENT.exceeded(state, origin.client).await? {
-        return Ok(PasswordOutcome::ClientLimited);
-    }
     let account = match Email::parse(email) {
         Ok(email) => login::find_by_email(state.store.pool(), email.as_str()).await?,
         Err(_) => None,
     };
+    let now = state.now();
+    let lock_until = now + state.settings.login_lock;
+    // The same statements run for unknown addresses (the UPDATE touches no row), so the
+    // response time does not tell them apart.
+    let account_id = account.as_ref().map_or(0, |a| a.id);
+    let mut tx = state.store.begin_write().await?;
+    let Ok(client_slot) = LOGIN_FAILURES_PER_CLIENT.reserve_in(&mut tx, now, origin.client, None).await? else {
+        return Ok(PasswordOutcome::ClientLimited);
+    };
+    let attempt =
+        login::reserve_password_attempt(&mut *tx, account_id, store::ms(now), store::ms(lock_until), LOCK_THRESHOLD)
+            .await?;
+    tx.commit().await?;
     let stored = account.as_ref().map(|a| a.password_hash.clone());
     let matched = state.hasher.verify(password, stored).await?;
-    let now = state.now();
+    let (Some(account), Some(attempt)) = (account, attempt) else {
+        client_slot.keep();
+        state.metrics.count("mypage_login_failures_total");
+        return Ok(PasswordOutcome::Rejected);
+    };
+    let own_lock = attempt >= LOCK_THRESHOLD;
     if !matched {
-        // The same statements run for unknown addresses (the UPDATE touches no row), so the
-        // response time does not tell them apart.
-        let account_id = account.as_ref().map_or(0, |a| a.id);
-        let lock_until = now + state.settings.login_lock;
-        let mut tx = state.store.begin_write().await?;
-        let failures =
-            login::record_password_failure(&mut *tx, account_id, store::ms(lock_until), LOCK_THRESHOLD).await?;
-        store::attempts::record(&mut *tx, LOGIN_FAILURES_PER_CLIENT.scope, origin.client, store::ms(now)).await?;
-        if let (Some(account), Some(failures)) = (&account, failures)
-            && failures % LOCK_THRESHOLD == 0
-        {
-            // The owner reads this notice, not whoever is typing: their language, not the request's.
-            let t = crate::i18n::catalog(Lang::parse(&account.lang).unwrap_or(lang));
-            let base = state.settings.base_url.as_str();
-            let message = Message::LoginLockedV1 { until: lock_until };
-            mail::enqueue(&mut tx, t, base, &account.email, Some(account.job_seeker_id), &message, now).await?;
-            let detail = format!("password login locked after {failures} consecutive failures");
-            let event = audit::Event {
-                actor: "system",
-                kind: "login.locked",
-                job_seeker_id: Some(account.job_seeker_id),
-                detail: &detail,
-                client_addr: Some(origin.client),
-            };
-            audit::record(&mut *tx, &event, store::ms(now)).await?;
+        client_slot.keep();
+        if own_lock {
+            let detail = format!("password login locked after {attempt} consecutive failures");
+            notify_lock(state, &account, Message::LoginLockedV1 { until: lock_until }, &detail, origin, lang).await?;
         }
-        tx.commit().await?;
-        state.mail_wakeup.notify_one();
         state.metrics.count("mypage_login_failures_total");
         return Ok(PasswordOutcome::Rejected);
     }
-    let Some(account) = account else { return Ok(PasswordOutcome::Rejected) };
-    let locked = account.locked_until.is_some_and(|until| until > store::ms(now));
-    if locked || account.disabled_at.is_some() {
+    if !login::accept_password(state.store.pool(), account.id, own_lock, LOCK_THRESHOLD).await? {
+        // Another attempt's failure locked password login before this one was decided.
+        client_slot.keep();
         state.metrics.count("mypage_login_failures_total");
         return Ok(PasswordOutcome::Rejected);
     }
-    login::reset_password_failures(state.store.pool(), account.id).await?;
+    client_slot.release(state).await?;
     if let Some(token) = remembered {
         let hash = state.keys.hash(Purpose::RememberedBrowser, token);
         if login::use_remembered(state.store.pool(), account.id, &hash, store::ms(now)).await? {
@@ -121,33 +123,68 @@ pub async fn check_password(
             return Ok(PasswordOutcome::LoggedIn { account_id: account.id });
         }
     }
-    let challenge_id = send_otp(state, account.id, account.job_seeker_id, &account.email, lang).await?;
-    Ok(PasswordOutcome::OtpSent(PendingLogin { challenge_id, account_id: account.id }))
+    match send_otp(state, account.id, account.job_seeker_id, &account.email, None, lang).await? {
+        Ok(challenge_id) => Ok(PasswordOutcome::OtpSent(PendingLogin { challenge_id, account_id: account.id })),
+        Err(_) => Ok(PasswordOutcome::OtpLimited),
+    }
 }
 
-/// A new one-time password (voiding earlier ones) and its mail, in one transaction.
+/// The lock notice (in the owner's language: they read it, not whoever typed) and its audit
+/// event, in one transaction.
+async fn notify_lock(
+    state: &AppState,
+    account: &login::LoginAccount,
+    message: Message<'_>,
+    detail: &str,
+    origin: &Origin<'_>,
+    lang: Lang,
+) -> Result<(), FlowError> {
+    let now = state.now();
+    let t = crate::i18n::catalog(Lang::parse(&account.lang).unwrap_or(lang));
+    let base = state.settings.base_url.as_str();
+    let mut tx = state.store.begin_write().await?;
+    mail::enqueue(&mut tx, t, base, &account.email, Some(account.job_seeker_id), &message, now).await?;
+    let event = audit::Event {
+        actor: "system",
+        kind: "login.locked",
+        job_seeker_id: Some(account.job_seeker_id),
+        detail,
+        client_addr: Some(origin.client),
+    };
+    audit::record(&mut *tx, &event, store::ms(now)).await?;
+    tx.commit().await?;
+    state.mail_wakeup.notify_one();
+    Ok(())
+}
+
+/// A new one-time password (voiding earlier ones) and its mail, in one transaction with the
+/// reservation of the account's send cap (and, on resend, its cooldown). The cap's lock row
+/// also serializes sends per account, so an account never has two live challenges.
 async fn send_otp(
     state: &AppState,
     account_id: i64,
     job_seeker_id: i64,
     email: &str,
+    cooldown: Option<Duration>,
     lang: Lang,
-) -> Result<i64, FlowError> {
+) -> Result<Result<i64, Refusal>, FlowError> {
     let otp = tokens::random_six_digits()?;
     let now = state.now();
     let ttl = state.settings.otp_ttl;
     let expires_at = now + ttl;
     let mut tx = state.store.begin_write().await?;
+    if let Err(refusal) = OTP_SENDS.reserve_in(&mut tx, now, &account_id.to_string(), cooldown).await? {
+        return Ok(Err(refusal));
+    }
     login::void_challenges(&mut *tx, account_id, store::ms(now)).await?;
     let hash = state.keys.hash(Purpose::OneTimePassword, otp.as_str());
     let id = login::insert_challenge(&mut *tx, account_id, &hash, store::ms(now), store::ms(expires_at)).await?;
     let message = Message::OneTimePasswordV1 { otp: &otp, expires_at, ttl_minutes: ttl.as_secs() / 60 };
     let t = crate::i18n::catalog(lang);
     mail::enqueue(&mut tx, t, state.settings.base_url.as_str(), email, Some(job_seeker_id), &message, now).await?;
-    store::attempts::record(&mut *tx, OTP_SENDS.scope, &account_id.to_string(), store::ms(now)).await?;
     tx.commit().await?;
     state.mail_wakeup.notify_one();
-    Ok(id)
+    Ok(Ok(id))
 }
 
 async fn record_login(
@@ -187,9 +224,15 @@ pub enum OtpOutcome {
     /// Five wrong entries (or a newer one-time password): back to the login page.
     Void,
     Expired,
+    /// Too many wrong one-time passwords for this account: password login is locked.
+    Locked,
+    ClientLimited,
 }
 
 /// Checks the one-time password; on success consumes it and, if asked, remembers the browser.
+///
+/// Before the entry is compared it is reserved three times over: against the client's failure
+/// budget, the account's budget across challenges, and the challenge's own five entries.
 pub async fn verify_otp(
     state: &AppState,
     pending: &PendingLogin,
@@ -198,27 +241,54 @@ pub async fn verify_otp(
     origin: &Origin<'_>,
 ) -> Result<OtpOutcome, FlowError> {
     let now = state.now();
-    let Some(row) = login::find_challenge(state.store.pool(), pending.challenge_id).await? else {
+    let pool = state.store.pool();
+    let Some(row) = login::find_challenge(pool, pending.challenge_id).await? else {
         return Ok(OtpOutcome::Void);
     };
-    if row.account_id != pending.account_id || row.used_at.is_some() || row.voided_at.is_some() {
+    if row.account_id != pending.account_id {
         return Ok(OtpOutcome::Void);
     }
-    if store::ms(now) >= row.expires_at {
-        return Ok(OtpOutcome::Expired);
-    }
-    if !state.keys.verify(Purpose::OneTimePassword, otp.as_str(), &row.otp_hash) {
+    let mut tx = state.store.begin_write().await?;
+    let Ok(client_slot) = LOGIN_FAILURES_PER_CLIENT.reserve_in(&mut tx, now, origin.client, None).await? else {
+        return Ok(OtpOutcome::ClientLimited);
+    };
+    let account_slot = OTP_FAILURES.reserve_in(&mut tx, now, &row.account_id.to_string(), None).await?;
+    tx.commit().await?;
+    let Ok(account_slot) = account_slot else {
+        client_slot.release(state).await?;
+        login::void_challenge(pool, row.id, store::ms(now)).await?;
+        return Ok(OtpOutcome::Locked);
+    };
+    let right = || state.keys.verify(Purpose::OneTimePassword, otp.as_str(), &row.otp_hash);
+    let entry = login::enter_otp(pool, row.id, store::ms(now), OTP_MAX_FAILURES, right).await?;
+    let wrong = match entry {
+        Entry::Right => None,
+        Entry::Wrong { remaining } => Some(OtpOutcome::Wrong { remaining: u32::try_from(remaining).unwrap_or(0) }),
+        Entry::VoidedNow => Some(OtpOutcome::Void),
+        Entry::Inactive => {
+            // Not compared: nothing counts.
+            client_slot.release(state).await?;
+            account_slot.release(state).await?;
+            let expired = login::find_challenge(pool, row.id)
+                .await?
+                .is_some_and(|r| r.used_at.is_none() && r.voided_at.is_none() && r.failed_attempts < OTP_MAX_FAILURES);
+            return Ok(if expired { OtpOutcome::Expired } else { OtpOutcome::Void });
+        }
+    };
+    if let Some(outcome) = wrong {
+        client_slot.keep();
         state.metrics.count("mypage_login_failures_total");
-        return Ok(
-            match login::record_challenge_failure(state.store.pool(), row.id, store::ms(now), OTP_MAX_FAILURES).await? {
-                Some((_, Some(_))) | None => OtpOutcome::Void,
-                Some((failed, None)) => {
-                    OtpOutcome::Wrong { remaining: u32::try_from(OTP_MAX_FAILURES - failed).unwrap_or(0) }
-                }
-            },
-        );
+        if account_slot.position() >= OTP_FAILURES.max {
+            account_slot.keep();
+            lock_after_otp_failures(state, row.account_id, origin).await?;
+            return Ok(OtpOutcome::Locked);
+        }
+        account_slot.keep();
+        return Ok(outcome);
     }
-    let Some(account) = store::accounts::find(state.store.pool(), row.account_id).await? else {
+    client_slot.release(state).await?;
+    account_slot.release(state).await?;
+    let Some(account) = store::accounts::find(pool, row.account_id).await? else {
         return Ok(OtpOutcome::Void);
     };
     if account.disabled_at.is_some() {
@@ -243,6 +313,22 @@ pub async fn verify_otp(
     Ok(OtpOutcome::LoggedIn { account_id: account.id, remember_token })
 }
 
+/// The account's last allowed wrong one-time password: password login locks (unless it already
+/// is), every pending challenge is void, and the owner is told once.
+async fn lock_after_otp_failures(state: &AppState, account_id: i64, origin: &Origin<'_>) -> Result<(), FlowError> {
+    let now = state.now();
+    let until = now + state.settings.login_lock;
+    let pool = state.store.pool();
+    login::void_challenges(pool, account_id, store::ms(now)).await?;
+    if !login::lock(pool, account_id, store::ms(now), store::ms(until)).await? {
+        return Ok(());
+    }
+    let Some(account) = login::find_by_id(pool, account_id).await? else { return Ok(()) };
+    let detail = format!("password login locked after {} wrong one-time passwords", OTP_FAILURES.max);
+    let lang = Lang::parse(&account.lang).unwrap_or(Lang::Ja);
+    notify_lock(state, &account, Message::OtpLockedV1 { until }, &detail, origin, lang).await
+}
+
 /// 「キャンセル」: the pending login ends and its one-time password is void.
 pub async fn cancel(state: &AppState, pending: &PendingLogin) -> Result<(), FlowError> {
     login::void_challenge(state.store.pool(), pending.challenge_id, store::ms(state.now())).await?;
@@ -262,23 +348,19 @@ pub enum OtpResend {
 
 /// Sends a new one-time password for the pending login, after a cooldown.
 pub async fn resend_otp(state: &AppState, pending: &PendingLogin, lang: Lang) -> Result<OtpResend, FlowError> {
-    let now = state.now();
     let Some(row) = login::find_challenge(state.store.pool(), pending.challenge_id).await? else {
         return Ok(OtpResend::Gone);
     };
-    if row.used_at.is_some() || row.voided_at.is_some() {
+    if row.used_at.is_some() || row.voided_at.is_some() || row.account_id != pending.account_id {
         return Ok(OtpResend::Gone);
-    }
-    let next = store::ts(row.created_at)? + OTP_RESEND_COOLDOWN;
-    if now < next {
-        return Ok(OtpResend::Cooldown { seconds: now.duration_until(next).as_secs().max(1) as u64 });
-    }
-    if OTP_SENDS.exceeded(state, &pending.account_id.to_string()).await? {
-        return Ok(OtpResend::Limited);
     }
     let Some(account) = store::accounts::find(state.store.pool(), pending.account_id).await? else {
         return Ok(OtpResend::Gone);
     };
-    let challenge_id = send_otp(state, account.id, account.job_seeker_id, &account.email, lang).await?;
-    Ok(OtpResend::Sent(PendingLogin { challenge_id, account_id: account.id }))
+    let cooldown = Some(OTP_RESEND_COOLDOWN);
+    Ok(match send_otp(state, account.id, account.job_seeker_id, &account.email, cooldown, lang).await? {
+        Ok(challenge_id) => OtpResend::Sent(PendingLogin { challenge_id, account_id: account.id }),
+        Err(Refusal::Cooldown { seconds }) => OtpResend::Cooldown { seconds },
+        Err(Refusal::Full) => OtpResend::Limited,
+    })
 }

@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use super::FlowError;
 use super::auth_key::{self, KeyCheck, KeyPurpose};
-use super::limits::{APPLY_FAILURES_PER_CLIENT, AUTH_KEY_RESEND_COOLDOWN, AUTH_KEY_SENDS, BIRTH_DATE_MISMATCHES};
+use super::limits::{APPLY_FAILURES_PER_CLIENT, AUTH_KEY_RESEND_COOLDOWN, BIRTH_DATE_MISMATCHES, Refusal};
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
-use crate::store::{self, accounts, audit, auth_keys, codes, documents, job_seekers};
+use crate::store::{self, Entry, accounts, audit, auth_keys, codes, documents, job_seekers};
 use crate::tokens::Purpose;
 
 /// The versions of the documents a job seeker agreed to, and when.
@@ -102,22 +102,48 @@ pub enum ApplyOutcome {
 }
 
 /// Checks the application and, when it holds, mails an auth key.
+///
+/// Every budget is reserved before the work it guards: the client's failure budget before
+/// anything is looked up, the 求職番号's birth-date budget before the birth date is compared,
+/// the code's entry before the code is compared, the send cap before the key is made. An attempt
+/// that turns out not to count gives its reservation back.
 pub async fn apply(state: &AppState, app: &Application, client: &str, lang: Lang) -> Result<ApplyOutcome, FlowError> {
-    if APPLY_FAILURES_PER_CLIENT.exceeded(state, client).await? {
+    let Ok(client_slot) = APPLY_FAILURES_PER_CLIENT.reserve(state, client).await? else {
         return Ok(ApplyOutcome::ClientLimited);
+    };
+    let outcome = check_application(state, app, client, lang).await?;
+    if outcome.counts_against_client() {
+        client_slot.keep();
+    } else {
+        client_slot.release(state).await?;
     }
+    Ok(outcome)
+}
+
+impl ApplyOutcome {
+    /// Whether the outcome is a failed guess that the client's budget counts.
+    fn counts_against_client(&self) -> bool {
+        matches!(self, Self::NoMatch | Self::WrongCode { .. } | Self::CodeReplaced | Self::CodeVoid)
+    }
+}
+
+async fn check_application(
+    state: &AppState,
+    app: &Application,
+    client: &str,
+    lang: Lang,
+) -> Result<ApplyOutcome, FlowError> {
     let number = app.number.as_str();
-    if BIRTH_DATE_MISMATCHES.exceeded(state, number).await? {
+    let Ok(number_slot) = BIRTH_DATE_MISMATCHES.reserve(state, number).await? else {
         return Ok(ApplyOutcome::NumberPaused);
-    }
+    };
     let seeker = job_seekers::find_by_number(state.store.pool(), number).await?;
     let Some(seeker) = seeker.filter(|s| s.birth_date == app.birth_date.to_iso()) else {
-        APPLY_FAILURES_PER_CLIENT.record(state, client).await?;
-        if job_seekers::find_by_number(state.store.pool(), number).await?.is_some() {
-            BIRTH_DATE_MISMATCHES.record(state, number).await?;
-        }
+        // A mismatch (or an unknown number, counted the same so both take the same work).
+        number_slot.keep();
         return Ok(ApplyOutcome::NoMatch);
     };
+    number_slot.release(state).await?;
     if accounts::find_by_job_seeker(state.store.pool(), seeker.id).await?.is_some() {
         return Ok(ApplyOutcome::AlreadyOpened);
     }
@@ -130,20 +156,15 @@ pub async fn apply(state: &AppState, app: &Application, client: &str, lang: Lang
         CodeState::Expired => return Ok(ApplyOutcome::CodeExpired),
         CodeState::Void | CodeState::Used => return Ok(ApplyOutcome::CodeVoid),
     }
-    if !state.keys.verify(Purpose::AccountCode, app.code.as_str(), &code.code_hash) {
-        APPLY_FAILURES_PER_CLIENT.record(state, client).await?;
-        let earlier = codes::earlier_hashes(state.store.pool(), seeker.id, code.id).await?;
-        if earlier.iter().any(|h| state.keys.verify(Purpose::AccountCode, app.code.as_str(), h)) {
-            return Ok(ApplyOutcome::CodeReplaced);
-        }
-        return record_code_failure(state, &code, seeker.id, client).await;
+    let right = enter_code(state, &code, app, client).await?;
+    if let Some(refused) = right {
+        return Ok(refused);
     }
-    if AUTH_KEY_SENDS.exceeded(state, &seeker.id.to_string()).await? {
-        return Ok(ApplyOutcome::SendLimited);
-    }
-    let sent = auth_key::send(state, seeker.id, Some(code.id), &app.email, KeyPurpose::Open, client, lang).await?;
+    let sent =
+        auth_key::send(state, seeker.id, Some(code.id), &app.email, KeyPurpose::Open, None, client, lang).await?;
+    let Ok(auth_key_id) = sent else { return Ok(ApplyOutcome::SendLimited) };
     Ok(ApplyOutcome::KeySent(PendingOpening {
-        auth_key_id: sent,
+        auth_key_id,
         job_seeker_id: seeker.id,
         email: app.email.as_str().to_owned(),
     }))
@@ -158,43 +179,52 @@ fn code_record(code: &codes::CodeRow) -> Result<CodeRecord, FlowError> {
     })
 }
 
-async fn record_code_failure(
+/// Enters the typed code against the job seeker's active code: `None` when it is right,
+/// otherwise the outcome to show. A code from an earlier slip (replaced by a reissue) is told
+/// apart and not counted against the new one.
+async fn enter_code(
     state: &AppState,
     code: &codes::CodeRow,
-    job_seeker_id: i64,
+    app: &Application,
     client: &str,
-) -> Result<ApplyOutcome, FlowError> {
+) -> Result<Option<ApplyOutcome>, FlowError> {
     let max = i64::from(state.settings.code_max_failures);
     let now = state.now();
-    let mut tx = state.store.begin_write().await?;
-    let counted = codes::record_failure(&mut *tx, code.id, store::ms(now), max).await?;
-    let outcome = match counted {
-        // Another request voided, used or outlived it between our read and this write.
-        None => match codes::find(&mut *tx, code.id).await? {
-            Some(row) if matches!(code_record(&row)?.state(now, max as u32), CodeState::Expired) => {
-                ApplyOutcome::CodeExpired
-            }
-            _ => ApplyOutcome::CodeVoid,
-        },
-        Some(count) if count.voided_at.is_some() => {
+    let typed = app.code.as_str();
+    let right = || state.keys.verify(Purpose::AccountCode, typed, &code.code_hash);
+    if !right() {
+        let earlier = codes::earlier_hashes(state.store.pool(), code.job_seeker_id, code.id).await?;
+        if earlier.iter().any(|h| state.keys.verify(Purpose::AccountCode, typed, h)) {
+            return Ok(Some(ApplyOutcome::CodeReplaced));
+        }
+    }
+    let outcome = match codes::enter(state.store.pool(), code.id, store::ms(now), max, right).await? {
+        Entry::Right => return Ok(None),
+        Entry::Wrong { remaining } => ApplyOutcome::WrongCode { remaining: u32::try_from(remaining).unwrap_or(0) },
+        Entry::VoidedNow => {
             let event = audit::Event {
                 actor: "system",
                 kind: "code.voided",
-                job_seeker_id: Some(job_seeker_id),
+                job_seeker_id: Some(code.job_seeker_id),
                 detail: "account creation code voided after too many wrong entries",
                 client_addr: Some(client),
             };
-            audit::record(&mut *tx, &event, store::ms(now)).await?;
+            audit::record(state.store.pool(), &event, store::ms(now)).await?;
             state.metrics.count("mypage_codes_voided_total");
             ApplyOutcome::CodeVoid
         }
-        Some(count) => ApplyOutcome::WrongCode { remaining: u32::try_from(max - count.failed_attempts).unwrap_or(0) },
+        // Another request voided, used or outlived it between our read and this entry.
+        Entry::Inactive => {
+            return Ok(Some(match codes::find(state.store.pool(), code.id).await? {
+                Some(row) if matches!(code_record(&row)?.state(now, max as u32), CodeState::Expired) => {
+                    ApplyOutcome::CodeExpired
+                }
+                _ => ApplyOutcome::CodeVoid,
+            }));
+        }
     };
-    tx.commit().await?;
-    if counted.is_some() {
-        state.metrics.count("mypage_code_failures_total");
-    }
-    Ok(outcome)
+    state.metrics.count("mypage_code_failures_total");
+    Ok(Some(outcome))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -205,35 +235,46 @@ pub enum ResendOutcome {
         seconds: u64,
     },
     SendLimited,
+    /// The account creation code expired meanwhile: ask the counter for a reissue.
+    CodeExpired,
+    /// The account creation code was voided, reissued or used meanwhile.
+    CodeInvalid,
 }
 
-/// 「認証キーを再送する」: a new key to the same address, voiding the previous one.
+/// 「認証キーを再送する」: a new key to the same address, voiding the previous one. The
+/// cooldown and the send cap are one reservation in the send's own transaction. An opening whose
+/// account creation code has expired (or was voided or used) sends nothing more.
 pub async fn resend(
     state: &AppState,
     pending: &PendingOpening,
     client: &str,
     lang: Lang,
 ) -> Result<ResendOutcome, FlowError> {
-    let subject = pending.job_seeker_id.to_string();
-    if let Some(last) = AUTH_KEY_SENDS.last(state, &subject).await? {
-        let next = last + AUTH_KEY_RESEND_COOLDOWN;
-        let now = state.now();
-        if now < next {
-            let seconds = now.duration_until(next).as_secs().max(1) as u64;
-            return Ok(ResendOutcome::Cooldown { seconds });
-        }
-    }
-    if AUTH_KEY_SENDS.exceeded(state, &subject).await? {
-        return Ok(ResendOutcome::SendLimited);
-    }
     let Some(key) = auth_keys::find(state.store.pool(), pending.auth_key_id).await? else {
         return Ok(ResendOutcome::SendLimited);
     };
+    if let Some(code_id) = key.code_id {
+        let max = state.settings.code_max_failures;
+        match codes::find(state.store.pool(), code_id).await? {
+            Some(code) => match code_record(&code)?.state(state.now(), max) {
+                CodeState::Active { .. } => {}
+                CodeState::Expired => return Ok(ResendOutcome::CodeExpired),
+                CodeState::Void | CodeState::Used => return Ok(ResendOutcome::CodeInvalid),
+            },
+            None => return Ok(ResendOutcome::CodeInvalid),
+        }
+    }
     let email =
         Email::parse(&pending.email).map_err(|e| FlowError::Store(store::StoreError::Corrupt(e.to_string())))?;
+    let cooldown = Some(AUTH_KEY_RESEND_COOLDOWN);
     let sent =
-        auth_key::send(state, pending.job_seeker_id, key.code_id, &email, KeyPurpose::Open, client, lang).await?;
-    Ok(ResendOutcome::Sent(PendingOpening { auth_key_id: sent, ..pending.clone() }))
+        auth_key::send(state, pending.job_seeker_id, key.code_id, &email, KeyPurpose::Open, cooldown, client, lang)
+            .await?;
+    Ok(match sent {
+        Ok(id) => ResendOutcome::Sent(PendingOpening { auth_key_id: id, ..pending.clone() }),
+        Err(Refusal::Cooldown { seconds }) => ResendOutcome::Cooldown { seconds },
+        Err(Refusal::Full) => ResendOutcome::SendLimited,
+    })
 }
 
 /// Checks a new password against the policy, with the job seeker's own data as context.
@@ -279,6 +320,8 @@ pub enum CompleteOutcome {
     KeyExpired,
     /// The account creation code was voided or reissued meanwhile.
     CodeInvalid,
+    /// The account creation code expired before the opening was completed.
+    CodeExpired,
     AlreadyOpened,
     /// The address became another account's login ID.
     AddressUnavailable,
@@ -308,10 +351,15 @@ pub async fn complete(
     if !auth_keys::consume(&mut *tx, row.id, store::ms(now)).await? {
         return Ok(CompleteOutcome::KeyVoid);
     }
+    // The code's expiry holds at completion too, however long ago the opening started.
     if let Some(code_id) = row.code_id
         && !codes::consume(&mut *tx, code_id, store::ms(now)).await?
     {
-        return Ok(CompleteOutcome::CodeInvalid);
+        drop(tx);
+        let expired = codes::find(state.store.pool(), code_id)
+            .await?
+            .is_some_and(|c| c.used_at.is_none() && c.voided_at.is_none() && store::ms(now) >= c.expires_at);
+        return Ok(if expired { CompleteOutcome::CodeExpired } else { CompleteOutcome::CodeInvalid });
     }
     let new = accounts::NewAccount {
         job_seeker_id: row.job_seeker_id,

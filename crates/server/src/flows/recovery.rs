@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::FlowError;
 use super::auth_key::{self, KeyCheck, KeyPurpose};
-use super::limits::{AUTH_KEY_SENDS, Limit};
+use super::limits::Limit;
 use super::login::Origin;
 use super::opening::Consent;
 use crate::i18n::Lang;
@@ -58,10 +58,10 @@ pub async fn start(
     client: &str,
     lang: Lang,
 ) -> Result<StartOutcome, FlowError> {
-    if RECOVERY_PER_CLIENT.exceeded(state, client).await? {
+    let Ok(client_slot) = RECOVERY_PER_CLIENT.reserve(state, client).await? else {
         return Ok(StartOutcome::ClientLimited);
-    }
-    RECOVERY_PER_CLIENT.record(state, client).await?;
+    };
+    client_slot.keep();
     let decoy = PendingReset {
         auth_key_id: None,
         job_seeker_id: None,
@@ -80,10 +80,8 @@ pub async fn start(
         None if is_legacy(state, &seeker, &req.email) => true,
         None => return Ok(StartOutcome::Pending(decoy)),
     };
-    if AUTH_KEY_SENDS.exceeded(state, &seeker.id.to_string()).await? {
-        return Ok(StartOutcome::Pending(decoy));
-    }
-    let key_id = auth_key::send(state, seeker.id, None, &req.email, KeyPurpose::Reset, client, lang).await?;
+    let sent = auth_key::send(state, seeker.id, None, &req.email, KeyPurpose::Reset, None, client, lang).await?;
+    let Ok(key_id) = sent else { return Ok(StartOutcome::Pending(decoy)) };
     Ok(StartOutcome::Pending(PendingReset {
         auth_key_id: Some(key_id),
         job_seeker_id: Some(seeker.id),

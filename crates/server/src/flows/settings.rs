@@ -11,7 +11,7 @@ use super::opening::DocumentKind;
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
-use crate::store::{self, accounts, audit, documents, job_seekers, login, offices, settings};
+use crate::store::{self, Entry, accounts, audit, documents, job_seekers, login, offices, settings};
 use crate::tokens::{self, Purpose};
 
 /// Wrong entries that void an email-change code.
@@ -172,21 +172,17 @@ pub async fn confirm_email_change(
     let Some(row) = settings::find_email_change(pool, change_id).await?.filter(|r| r.account_id == account_id) else {
         return Ok(EmailConfirm::Void);
     };
-    if row.used_at.is_some() || row.voided_at.is_some() {
-        return Ok(EmailConfirm::Void);
-    }
-    if store::ms(now) >= row.expires_at {
-        return Ok(EmailConfirm::Expired);
-    }
-    if !state.keys.verify(Purpose::AuthKey, code.as_str(), &row.key_hash) {
-        return Ok(
-            match settings::email_change_failure(pool, row.id, store::ms(now), EMAIL_CODE_MAX_FAILURES).await? {
-                Some((_, Some(_))) | None => EmailConfirm::Void,
-                Some((failed, None)) => {
-                    EmailConfirm::Wrong { remaining: u32::try_from(EMAIL_CODE_MAX_FAILURES - failed).unwrap_or(0) }
-                }
-            },
-        );
+    let right = || state.keys.verify(Purpose::AuthKey, code.as_str(), &row.key_hash);
+    match settings::enter_email_change_code(pool, row.id, store::ms(now), EMAIL_CODE_MAX_FAILURES, right).await? {
+        Entry::Right => {}
+        Entry::Wrong { remaining } => {
+            return Ok(EmailConfirm::Wrong { remaining: u32::try_from(remaining).unwrap_or(0) });
+        }
+        Entry::VoidedNow => return Ok(EmailConfirm::Void),
+        Entry::Inactive => {
+            let expired = row.used_at.is_none() && row.voided_at.is_none() && store::ms(now) >= row.expires_at;
+            return Ok(if expired { EmailConfirm::Expired } else { EmailConfirm::Void });
+        }
     }
     let Some(account) = accounts::find(pool, account_id).await? else { return Ok(EmailConfirm::Void) };
     let mut tx = state.store.begin_write().await?;

@@ -210,9 +210,9 @@ pub async fn login(
     code: &str,
     client: &str,
 ) -> Result<LoginOutcome, FlowError> {
-    if STAFF_FAILURES_PER_CLIENT.exceeded(state, client).await? {
+    let Ok(client_slot) = STAFF_FAILURES_PER_CLIENT.reserve(state, client).await? else {
         return Ok(LoginOutcome::ClientLimited);
-    }
+    };
     let row = match parse_login_id(login_id) {
         Some(id) => staff::find_by_login(state.store.pool(), &id).await?,
         None => None,
@@ -236,12 +236,15 @@ pub async fn login(
         _ => LoginOutcome::Rejected,
     };
     if outcome == LoginOutcome::Rejected {
-        STAFF_FAILURES_PER_CLIENT.record(state, client).await?;
+        client_slot.keep();
         if let Some(r) = &row {
             let until = store::ms(now + state.settings.login_lock);
             staff::record_failure(state.store.pool(), r.id, until, LOCK_THRESHOLD).await?;
         }
-    } else if let (LoginOutcome::LoggedIn { .. }, Some(r)) = (&outcome, &row) {
+    } else {
+        client_slot.release(state).await?;
+    }
+    if let (LoginOutcome::LoggedIn { .. }, Some(r)) = (&outcome, &row) {
         let actor = format!("staff:{}", r.login_id);
         let event = audit::Event {
             actor: &actor,

@@ -22,6 +22,8 @@ pub enum Message<'a> {
     OneTimePasswordV1 { otp: &'a SixDigitCode, expires_at: Timestamp, ttl_minutes: u64 },
     /// Password login is locked after repeated failures.
     LoginLockedV1 { until: Timestamp },
+    /// Password login is locked after too many wrong one-time passwords: the password is known.
+    OtpLockedV1 { until: Timestamp },
     /// The password was reset through recovery.
     PasswordResetV1,
     /// The code that confirms a new login ID, sent to the new address.
@@ -43,6 +45,7 @@ impl Message<'_> {
             Self::RecoveryKeyV1 { .. } => "recovery_key.v1",
             Self::OneTimePasswordV1 { .. } => "one_time_password.v1",
             Self::LoginLockedV1 { .. } => "login_locked.v1",
+            Self::OtpLockedV1 { .. } => "otp_locked.v1",
             Self::PasswordResetV1 => "password_reset.v1",
             Self::EmailChangeCodeV1 { .. } => "email_change_code.v1",
             Self::EmailChangedV1 { .. } => "email_changed.v1",
@@ -93,6 +96,16 @@ impl Message<'_> {
                 t.get("mail.login_locked.subject"),
                 t.fmt(
                     "mail.login_locked.body",
+                    &[
+                        ("until", &crate::i18n::datetime(t.lang(), *until)),
+                        ("forgot_url", &format!("{base_url}/login/forgot")),
+                    ],
+                ),
+            ),
+            Self::OtpLockedV1 { until } => (
+                t.get("mail.otp_locked.subject"),
+                t.fmt(
+                    "mail.otp_locked.body",
                     &[
                         ("until", &crate::i18n::datetime(t.lang(), *until)),
                         ("forgot_url", &format!("{base_url}/login/forgot")),

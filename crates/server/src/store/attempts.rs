@@ -1,21 +1,115 @@
-//! `attempt_log`: a sliding-window log behind every rate limit and throttle. It lives in the
-//! database so a limit holds across all nodes; old rows are purged by the maintenance task.
+//! `attempt_log` and `limit_subjects`: the sliding-window log behind every rate limit, cap and
+//! cooldown, and the per-subject lock rows that make a reservation atomic on every node.
+//!
+//! A reservation runs in one write transaction: lock the subject's row (an upsert: a row lock on
+//! PostgreSQL, held to commit; SQLite's `BEGIN IMMEDIATE` already serializes writers), count the
+//! subject's attempts in the window, and insert the new attempt only while within the cap. A
+//! concurrent reservation of the same subject waits for the lock and then counts the committed
+//! row, so N parallel reservations are granted exactly as N sequential ones would be.
 
-use sqlx::{Any, Executor};
+use sqlx::{Any, AnyConnection, Executor};
 
 use super::Result;
 
-pub async fn record<'e>(ex: impl Executor<'e, Database = Any>, scope: &str, subject: &str, now_ms: i64) -> Result<()> {
-    sqlx::query("INSERT INTO attempt_log (scope, subject, at) VALUES ($1, $2, $3)")
+/// Takes the subject's lock row for the rest of the transaction. Also what serializes "void the
+/// previous secret, insert a new one" per owner, so an owner never has two live secrets.
+pub async fn lock_subject<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    scope: &str,
+    subject: &str,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO limit_subjects (scope, subject, touched_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (scope, subject) DO UPDATE SET touched_at = excluded.touched_at",
+    )
+    .bind(scope)
+    .bind(subject)
+    .bind(now_ms)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// What a reservation asks for: at most `max` attempts after `since_ms`, and (for a cooldown) none
+/// after `quiet_since_ms`.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub scope: &'a str,
+    pub subject: &'a str,
+    pub now_ms: i64,
+    pub since_ms: i64,
+    pub max: i64,
+    pub quiet_since_ms: Option<i64>,
+}
+
+/// Why a reservation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// `max` attempts are already in the window.
+    Full,
+    /// An attempt happened within the cooldown; this one may follow at `next_ms`.
+    Cooldown { next_ms: i64 },
+}
+
+/// A granted attempt: its row id (to release it) and its place in the window, counting itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Granted {
+    pub id: i64,
+    pub position: i64,
+}
+
+/// Reserves one attempt inside the caller's write transaction (see the module doc).
+pub async fn reserve(conn: &mut AnyConnection, ask: &Ask<'_>) -> Result<Result<Granted, Refused>> {
+    lock_subject(&mut *conn, ask.scope, ask.subject, ask.now_ms).await?;
+    if let Some(quiet) = ask.quiet_since_ms {
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(at) FROM attempt_log WHERE scope = $1 AND subject = $2 AND at > $3")
+                .bind(ask.scope)
+                .bind(ask.subject)
+                .bind(quiet)
+                .fetch_one(&mut *conn)
+                .await?;
+        if let Some(last) = last {
+            return Ok(Err(Refused::Cooldown { next_ms: last + (ask.now_ms - quiet) }));
+        }
+    }
+    let used: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM attempt_log WHERE scope = $1 AND subject = $2 AND at > $3")
+            .bind(ask.scope)
+            .bind(ask.subject)
+            .bind(ask.since_ms)
+            .fetch_one(&mut *conn)
+            .await?;
+    if used >= ask.max {
+        return Ok(Err(Refused::Full));
+    }
+    let id: i64 = sqlx::query_scalar("INSERT INTO attempt_log (scope, subject, at) VALUES ($1, $2, $3) RETURNING id")
+        .bind(ask.scope)
+        .bind(ask.subject)
+        .bind(ask.now_ms)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Ok(Granted { id, position: used + 1 }))
+}
+
+/// Gives a granted attempt back (the attempt turned out not to count, e.g. a right password).
+pub async fn release<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM attempt_log WHERE id = $1").bind(id).execute(ex).await?;
+    Ok(())
+}
+
+/// Forgets every attempt of the subject (a password reset clears the one-time password budget).
+pub async fn clear<'e>(ex: impl Executor<'e, Database = Any>, scope: &str, subject: &str) -> Result<()> {
+    sqlx::query("DELETE FROM attempt_log WHERE scope = $1 AND subject = $2")
         .bind(scope)
         .bind(subject)
-        .bind(now_ms)
         .execute(ex)
         .await?;
     Ok(())
 }
 
-/// Attempts recorded after `since_ms`.
+/// Attempts recorded after `since_ms` (for screens and tests; never for a decision).
 pub async fn count_since<'e>(
     ex: impl Executor<'e, Database = Any>,
     scope: &str,
@@ -30,21 +124,12 @@ pub async fn count_since<'e>(
         .await?)
 }
 
-/// The newest attempt after `since_ms`, if any (for cooldowns).
-pub async fn latest_since<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    scope: &str,
-    subject: &str,
-    since_ms: i64,
-) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT MAX(at) FROM attempt_log WHERE scope = $1 AND subject = $2 AND at > $3")
-        .bind(scope)
-        .bind(subject)
-        .bind(since_ms)
-        .fetch_one(ex)
-        .await?)
-}
-
-pub async fn purge_before<'e>(ex: impl Executor<'e, Database = Any>, before_ms: i64) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM attempt_log WHERE at < $1").bind(before_ms).execute(ex).await?.rows_affected())
+/// Old attempts and idle lock rows, for the maintenance task.
+pub async fn purge_before<'e, E>(ex: E, before_ms: i64) -> Result<u64>
+where
+    E: Executor<'e, Database = Any> + Copy,
+{
+    let attempts = sqlx::query("DELETE FROM attempt_log WHERE at < $1").bind(before_ms).execute(ex).await?;
+    let locks = sqlx::query("DELETE FROM limit_subjects WHERE touched_at < $1").bind(before_ms).execute(ex).await?;
+    Ok(attempts.rows_affected() + locks.rows_affected())
 }

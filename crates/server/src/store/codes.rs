@@ -1,6 +1,7 @@
-//! `account_codes`: アカウント作成コード, stored only as keyed hashes. Failure counting and
-//! consumption are single guarded statements, so they stay exact under concurrent requests on
-//! any number of nodes.
+//! `account_codes`: アカウント作成コード, stored only as keyed hashes. Entries are reserved
+//! before they are compared and consumption is guarded (`single_use_statements!`), so both stay
+//! exact under concurrent requests on any number of nodes; a code is consumed only before it
+//! expires.
 
 use sqlx::{Any, Executor, FromRow};
 
@@ -90,41 +91,4 @@ pub async fn insert<'e>(
     Ok(id)
 }
 
-/// After a counted failure: how many failures the code now has, and whether it became void.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
-pub struct FailureCount {
-    pub failed_attempts: i64,
-    pub voided_at: Option<i64>,
-}
-
-/// Counts one wrong entry, voiding the code at `max_failures`. Returns `None` when the code was
-/// no longer active (void, used or expired), so the caller counts nothing and says why.
-pub async fn record_failure<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    id: i64,
-    now_ms: i64,
-    max_failures: i64,
-) -> Result<Option<FailureCount>> {
-    Ok(sqlx::query_as(
-        "UPDATE account_codes SET failed_attempts = failed_attempts + 1, \
-         voided_at = CASE WHEN failed_attempts + 1 >= $3 THEN $2 ELSE voided_at END \
-         WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL AND expires_at > $2 \
-         RETURNING failed_attempts, voided_at",
-    )
-    .bind(id)
-    .bind(now_ms)
-    .bind(max_failures)
-    .fetch_optional(ex)
-    .await?)
-}
-
-/// Marks the code used if it still is neither used nor void. False when another request won.
-pub async fn consume<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<bool> {
-    Ok(sqlx::query("UPDATE account_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL")
-        .bind(id)
-        .bind(now_ms)
-        .execute(ex)
-        .await?
-        .rows_affected()
-        == 1)
-}
+single_use_statements!("account_codes", enter, reserve_entry, unreserve_entry, void, consume);

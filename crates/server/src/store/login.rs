@@ -26,30 +26,85 @@ pub async fn find_by_email<'e>(ex: impl Executor<'e, Database = Any>, email: &st
     .await?)
 }
 
-/// Counts a failed password; every `threshold`-th consecutive failure locks password login until
-/// `lock_until_ms`. Returns the new count (`None` when no such account: the statement still
-/// runs, so unknown addresses take the same time).
-pub async fn record_password_failure<'e>(
+pub async fn find_by_id<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<LoginAccount>> {
+    Ok(sqlx::query_as(
+        "SELECT id, job_seeker_id, email, password_hash, locked_until, disabled_at, lang FROM accounts WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?)
+}
+
+/// Reserves one password attempt before the hash is checked, counting it as a failure. Refused
+/// (`None`) while password login is locked or the account disabled (or there is no such account:
+/// the statement still runs, so unknown addresses take the same time); refused attempts count
+/// nothing, so failures during a lock neither extend it nor start a new one. The attempt that
+/// reaches `threshold` sets the lock itself, before its hash is checked, so no attempt decided
+/// after it can log in. An expired lock starts the count over. Returns the attempt's number.
+pub async fn reserve_password_attempt<'e>(
     ex: impl Executor<'e, Database = Any>,
     account_id: i64,
+    now_ms: i64,
     lock_until_ms: i64,
     threshold: i64,
 ) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "UPDATE accounts SET failed_logins = failed_logins + 1, \
-         locked_until = CASE WHEN (failed_logins + 1) % $3 = 0 THEN $2 ELSE locked_until END \
-         WHERE id = $1 RETURNING failed_logins",
+        "UPDATE accounts SET \
+         failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END, \
+         locked_until = CASE WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= $4 \
+           THEN $3 ELSE NULL END \
+         WHERE id = $1 AND disabled_at IS NULL AND (locked_until IS NULL OR locked_until <= $2) \
+         RETURNING failed_logins",
     )
     .bind(account_id)
+    .bind(now_ms)
     .bind(lock_until_ms)
     .bind(threshold)
     .fetch_optional(ex)
     .await?)
 }
 
-pub async fn reset_password_failures<'e>(ex: impl Executor<'e, Database = Any>, account_id: i64) -> Result<()> {
-    sqlx::query("UPDATE accounts SET failed_logins = 0 WHERE id = $1").bind(account_id).execute(ex).await?;
-    Ok(())
+/// A right password: the consecutive-failure count starts over. Refused (false) when another
+/// attempt's failure locked password login after this attempt was reserved; `own_lock` says
+/// this attempt's own reservation set the lock (it was the `threshold`-th), which it may lift.
+pub async fn accept_password<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    account_id: i64,
+    own_lock: bool,
+    threshold: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE accounts SET failed_logins = 0, locked_until = NULL \
+         WHERE id = $1 AND disabled_at IS NULL AND (locked_until IS NULL OR ($2 = 1 AND failed_logins >= $3))",
+    )
+    .bind(account_id)
+    .bind(i64::from(own_lock))
+    .bind(threshold)
+    .execute(ex)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Locks password login until `until_ms` unless it already is locked; true when this call
+/// locked it (so exactly one notice goes out per lock).
+pub async fn lock<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    account_id: i64,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE accounts SET locked_until = $3, failed_logins = 0 \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+    )
+    .bind(account_id)
+    .bind(now_ms)
+    .bind(until_ms)
+    .execute(ex)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 pub async fn set_password<'e>(
@@ -121,16 +176,14 @@ pub async fn find_challenge<'e>(ex: impl Executor<'e, Database = Any>, id: i64) 
     .await?)
 }
 
-single_use_statements!("login_challenges", record_challenge_failure, consume_challenge);
-
-pub async fn void_challenge<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<()> {
-    sqlx::query("UPDATE login_challenges SET voided_at = $2 WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL")
-        .bind(id)
-        .bind(now_ms)
-        .execute(ex)
-        .await?;
-    Ok(())
-}
+single_use_statements!(
+    "login_challenges",
+    enter_otp,
+    reserve_challenge_entry,
+    unreserve_challenge_entry,
+    void_challenge,
+    consume_challenge
+);
 
 pub async fn insert_remembered<'e>(
     ex: impl Executor<'e, Database = Any>,

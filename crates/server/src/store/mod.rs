@@ -5,33 +5,92 @@
 //! no database clock. Where the dialects differ (how a write transaction begins), the difference
 //! lives here and nowhere else.
 
-/// The two guarded statements of every single-use secret (auth keys, one-time passwords,
-/// email-change codes): count a wrong entry, voiding at `max`; and consume. Each is one
-/// statement whose WHERE re-checks that the secret is still active, so both stay exact under
-/// concurrent requests on any number of nodes.
+/// The guarded statements of every single-use secret (account creation codes, auth keys,
+/// one-time passwords, email-change codes). An entry is *reserved* before it is compared: the
+/// reservation counts it as wrong, and is refused once `max` entries are counted or the secret is
+/// no longer active, so a burst of parallel entries gets no more comparisons than a sequence. A
+/// right entry gives its reservation back; the entry that reaches `max` and is wrong voids the
+/// secret. Each is one statement whose WHERE re-checks the secret's state, exact on any node.
 macro_rules! single_use_statements {
-    ($table:literal, $record_failure:ident, $consume:ident) => {
-        /// Counts a wrong entry, voiding at `max`. Returns (failures, voided_at), or `None` when
-        /// the secret was no longer active (void, used or expired): nothing was counted.
-        pub async fn $record_failure<'e>(
+    ($table:literal, $enter:ident, $reserve:ident, $unreserve:ident, $void:ident, $consume:ident) => {
+        /// Counts one entry before it is compared. Returns its number (1 for the first), or
+        /// `None` when the secret is void, used, expired or has `max` entries counted.
+        pub async fn $reserve<'e>(
             ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
             id: i64,
             now_ms: i64,
             max: i64,
-        ) -> $crate::store::Result<Option<(i64, Option<i64>)>> {
-            Ok(sqlx::query_as(concat!(
+        ) -> $crate::store::Result<Option<i64>> {
+            Ok(sqlx::query_scalar(concat!(
                 "UPDATE ",
                 $table,
-                " SET failed_attempts = failed_attempts + 1, \
-                 voided_at = CASE WHEN failed_attempts + 1 >= $3 THEN $2 ELSE voided_at END \
+                " SET failed_attempts = failed_attempts + 1 \
                  WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL AND expires_at > $2 \
-                 RETURNING failed_attempts, voided_at"
+                 AND failed_attempts < $3 RETURNING failed_attempts"
             ))
             .bind(id)
             .bind(now_ms)
             .bind(max)
             .fetch_optional(ex)
             .await?)
+        }
+
+        /// Gives back the reservation of an entry that was right: only wrong entries count.
+        pub async fn $unreserve<'e>(
+            ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+            id: i64,
+        ) -> $crate::store::Result<()> {
+            sqlx::query(concat!(
+                "UPDATE ",
+                $table,
+                " SET failed_attempts = failed_attempts - 1 WHERE id = $1 AND failed_attempts > 0"
+            ))
+            .bind(id)
+            .execute(ex)
+            .await?;
+            Ok(())
+        }
+
+        /// Voids the secret if it is still neither void nor used; true when this call voided it.
+        pub async fn $void<'e>(
+            ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+            id: i64,
+            now_ms: i64,
+        ) -> $crate::store::Result<bool> {
+            Ok(sqlx::query(concat!(
+                "UPDATE ",
+                $table,
+                " SET voided_at = $2 WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL"
+            ))
+            .bind(id)
+            .bind(now_ms)
+            .execute(ex)
+            .await?
+            .rows_affected()
+                == 1)
+        }
+
+        /// One entry: reserved, then compared by `right`, then given back (right), counted
+        /// (wrong), or counted and the secret voided (the `max`-th wrong entry).
+        pub async fn $enter(
+            pool: &sqlx::AnyPool,
+            id: i64,
+            now_ms: i64,
+            max: i64,
+            right: impl FnOnce() -> bool,
+        ) -> $crate::store::Result<$crate::store::Entry> {
+            let Some(n) = $reserve(pool, id, now_ms, max).await? else {
+                return Ok($crate::store::Entry::Inactive);
+            };
+            if right() {
+                $unreserve(pool, id).await?;
+                return Ok($crate::store::Entry::Right);
+            }
+            if n >= max {
+                $void(pool, id, now_ms).await?;
+                return Ok($crate::store::Entry::VoidedNow);
+            }
+            Ok($crate::store::Entry::Wrong { remaining: max - n })
         }
 
         /// Marks the secret used if it is still active; false when not (or another request won).
@@ -53,6 +112,19 @@ macro_rules! single_use_statements {
                 == 1)
         }
     };
+}
+
+/// What one entry of a single-use secret came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    Right,
+    Wrong {
+        remaining: i64,
+    },
+    /// This wrong entry was the last allowed: the secret is now void.
+    VoidedNow,
+    /// Not compared: the secret is void, used, expired, or its entries are all taken.
+    Inactive,
 }
 
 pub mod accounts;

@@ -167,4 +167,11 @@ pub async fn find_email_change<'e>(ex: impl Executor<'e, Database = Any>, id: i6
     .await?)
 }
 
-single_use_statements!("email_changes", email_change_failure, consume_email_change);
+single_use_statements!(
+    "email_changes",
+    enter_email_change_code,
+    reserve_email_change_entry,
+    unreserve_email_change_entry,
+    void_email_change,
+    consume_email_change
+);

@@ -224,23 +224,6 @@ async fn a_session_idles_out_after_thirty_minutes_and_ends_after_twelve_hours(ap
 }
 both_databases!(a_session_idles_out_after_thirty_minutes_and_ends_after_twelve_hours);
 
-async fn twenty_parallel_wrong_passwords_count_exactly_twenty_and_lock_at_the_tenth(app: &TestApp) {
-    app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
-    let node = app.add_node().await;
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let base = if i % 2 == 0 { app.base.clone() } else { node.base.clone() };
-        tasks.push(tokio::spawn(async move { Browser::new(&base).login(EMAIL, "Wrong#pass1").await.status }));
-    }
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), 422);
-    }
-    assert_eq!(app.scalar("SELECT failed_logins FROM accounts").await, 20);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM accounts WHERE locked_until IS NOT NULL").await, 1);
-    app.browser().login(EMAIL, PASSWORD).await.assert_contains("正しくありません");
-}
-both_databases!(twenty_parallel_wrong_passwords_count_exactly_twenty_and_lock_at_the_tenth);
-
 async fn ten_parallel_wrong_otps_void_it_after_exactly_five(app: &TestApp) {
     app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
     let browser = app.browser();

@@ -124,6 +124,11 @@ pub async fn submit(
         }
         OtpOutcome::Void => back_to_login(&state, session, "otp_void").await,
         OtpOutcome::Expired => back_to_login(&state, session, "otp_expired").await,
+        OtpOutcome::Locked => back_to_login(&state, session, "otp_locked").await,
+        OtpOutcome::ClientLimited => {
+            render(&state, &session, Errors::default(), Some(t.get("login.notice.client_limited")), false, remember)
+                .await
+        }
     }
 }
 

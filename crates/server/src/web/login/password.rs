@@ -39,6 +39,7 @@ fn notice(t: &Catalog, key: Option<&str>) -> Option<String> {
     match key? {
         "otp_void" => Some(t.get("login.notice.otp_void")),
         "otp_expired" => Some(t.get("login.notice.otp_expired")),
+        "otp_locked" => Some(t.get("login.notice.otp_locked")),
         "cancelled" => Some(t.get("login.notice.cancelled")),
         "logged_out" => Some(t.get("login.notice.logged_out")),
         "logged_out_everywhere" => Some(t.get("login.notice.logged_out_everywhere")),
@@ -116,6 +117,7 @@ pub async fn submit(
             Ok(rerender(session, errors, None)?)
         }
         PasswordOutcome::ClientLimited => Ok(rerender(session, errors, Some(t.get("login.notice.client_limited")))?),
+        PasswordOutcome::OtpLimited => Ok(rerender(session, errors, Some(t.get("login.notice.otp_limited")))?),
         PasswordOutcome::OtpSent(pending) => {
             session.data.pending_login = Some(pending);
             session.save(&state).await?;

@@ -151,6 +151,7 @@ pub async fn submit(
         CompleteOutcome::KeyVoid => Some(t.get("opening.password.notice.key_void")),
         CompleteOutcome::KeyExpired => Some(t.get("opening.password.notice.key_expired")),
         CompleteOutcome::CodeInvalid => Some(t.get("opening.password.notice.code_invalid")),
+        CompleteOutcome::CodeExpired => Some(t.get("opening.apply.notice.code_expired")),
         CompleteOutcome::AlreadyOpened => Some(t.get("opening.password.notice.already_opened")),
         CompleteOutcome::AddressUnavailable => Some(t.get("opening.password.notice.address_unavailable")),
     };
@@ -180,6 +181,14 @@ pub async fn resend(
         }
         ResendOutcome::SendLimited => {
             let notice = t.get("opening.apply.notice.send_limited");
+            render(&state, &session, &pending, "", Errors::default(), Some(notice), false).await
+        }
+        ResendOutcome::CodeExpired => {
+            let notice = t.get("opening.apply.notice.code_expired");
+            render(&state, &session, &pending, "", Errors::default(), Some(notice), false).await
+        }
+        ResendOutcome::CodeInvalid => {
+            let notice = t.get("opening.password.notice.code_invalid");
             render(&state, &session, &pending, "", Errors::default(), Some(notice), false).await
         }
     }

@@ -2,6 +2,7 @@
 //! client, and the `both_databases!` macro that runs one test body on SQLite and PostgreSQL.
 
 pub mod browser;
+pub mod burst;
 pub mod smtp;
 
 use std::sync::Arc;

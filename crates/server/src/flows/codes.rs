@@ -7,7 +7,7 @@ use mypage_domain::job_seeker_number::JobSeekerNumber;
 
 use super::FlowError;
 use crate::state::AppState;
-use crate::store::{self, accounts, audit, codes, job_seekers};
+use crate::store::{self, accounts, attempts, audit, codes, job_seekers};
 use crate::tokens::{self, Purpose};
 
 #[derive(Debug)]
@@ -40,6 +40,9 @@ pub async fn issue(
     let now = state.now();
     let expires_at = now + state.settings.code_ttl;
     let mut tx = state.store.begin_write().await?;
+    // Serializes reissues per job seeker (two counters at once, or a double click), so the
+    // void-then-insert below never leaves two live codes.
+    attempts::lock_subject(&mut *tx, "code.issue", &seeker.id.to_string(), store::ms(now)).await?;
     let voided = codes::void_unused(&mut *tx, seeker.id, store::ms(now)).await?;
     codes::insert(
         &mut *tx,

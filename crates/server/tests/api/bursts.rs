@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::both_databases;
+use crate::{both_databases, both_databases_with};
 use crate::helpers::burst::{Prepared, count, release_together};
 use crate::helpers::{Browser, TestApp};
 
@@ -256,22 +256,24 @@ both_databases!(the_right_password_amid_a_burst_is_never_accepted_once_the_lock_
 async fn failures_during_a_lock_neither_extend_it_nor_lock_again(app: &TestApp) {
     app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
     let browser = app.browser();
+    browser.get("/login").await.assert_contains("10回続けて間違えると、5分間ログインできなくなります");
     for _ in 0..10 {
         browser.login(EMAIL, "Wrong#pass1").await;
     }
-    // Twenty more during the lock (MYPAGE_LOGIN_LOCK is 30 minutes), spread over it.
+    // Twenty more during the lock (MYPAGE_LOGIN_LOCK=5m here), spread over it.
     for _ in 0..20 {
-        app.advance(Duration::from_secs(60));
+        app.advance(Duration::from_secs(14));
         assert_eq!(browser.login(EMAIL, "Wrong#pass1").await.status, 422);
     }
     browser.login(EMAIL, PASSWORD).await.assert_contains("正しくありません");
-    app.advance(Duration::from_secs(10 * 60 + 1));
+    app.advance(Duration::from_secs(20 + 1));
     browser.login(EMAIL, PASSWORD).await.assert_redirect("/login/otp");
     let notices = app.deliver_mail().await.iter().filter(|m| m.subject.contains("ログインを一時的に停止")).count();
     assert_eq!(notices, 1, "failures during the lock sent no new notice");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'login.locked'").await, 1);
 }
-both_databases!(failures_during_a_lock_neither_extend_it_nor_lock_again);
+both_databases_with!(failures_during_a_lock_neither_extend_it_nor_lock_again, |s| s.login_lock =
+    std::time::Duration::from_secs(300));
 
 /// Logs in with the password and returns the OTP page's CSRF token and the session cookie.
 async fn reach_otp(app: &TestApp, browser: &Browser) -> (String, String) {
@@ -338,3 +340,39 @@ async fn the_one_time_password_cap_holds_at_the_password_step_in_a_burst(app: &T
     assert_eq!(app.scalar(live).await, 1);
 }
 both_databases!(the_one_time_password_cap_holds_at_the_password_step_in_a_burst);
+
+async fn parallel_reissues_leave_exactly_one_live_code(app: &TestApp) {
+    app.register(NUMBER, "1990-04-15", None).await;
+    let node = app.add_node().await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(10));
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let state = if i % 2 == 0 { app.state.clone() } else { node.state.clone() };
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                let number = mypage_domain::job_seeker_number::JobSeekerNumber::parse(NUMBER).unwrap();
+                barrier.wait().await;
+                mypage::flows::codes::issue(&state, &number, "test", None).await.unwrap().unwrap().code.grouped()
+            })
+        })
+        .collect();
+    let mut issued = Vec::new();
+    for t in tasks {
+        issued.push(t.await.unwrap());
+    }
+    let live = "SELECT COUNT(*) FROM account_codes WHERE used_at IS NULL AND voided_at IS NULL";
+    assert_eq!(app.scalar(live).await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM account_codes").await, 10);
+    // The live one is the last issued: an older slip is told apart as replaced.
+    let browser = app.browser();
+    browser.consent().await;
+    let answers: Vec<bool> = {
+        let mut v = Vec::new();
+        for code in &issued {
+            v.push(browser.apply(EMAIL, NUMBER, BIRTH, code).await.location.as_deref() == Some("/opening/password"));
+        }
+        v
+    };
+    assert_eq!(answers.iter().filter(|ok| **ok).count(), 1, "{answers:?}");
+}
+both_databases!(parallel_reissues_leave_exactly_one_live_code);

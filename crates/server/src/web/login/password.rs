@@ -25,6 +25,13 @@ struct LoginPage<'a> {
     email: String,
     errors: Errors,
     notice: Option<String>,
+    /// How long ten wrong passwords lock login, from `MYPAGE_LOGIN_LOCK`.
+    lock_hint: String,
+}
+
+fn lock_hint(state: &AppState, t: &Catalog) -> String {
+    let minutes = (state.settings.login_lock.as_secs() / 60).max(1);
+    t.fmt("login.lock_hint", &[("minutes", &minutes.to_string())])
 }
 
 #[derive(Deserialize)]
@@ -64,6 +71,7 @@ pub async fn show(
         email: String::new(),
         errors: Errors::default(),
         notice: notice(t, query.notice.as_deref()),
+        lock_hint: lock_hint(&state, t),
     };
     Ok(page::with_cookie(page::html(page.render()?, false), cookie))
 }
@@ -94,7 +102,8 @@ pub async fn submit(
         errors.add("password", t.get("login.error.password_empty"));
     }
     let rerender = |session: session::Session, errors: Errors, notice: Option<String>| {
-        let page = LoginPage { t, csrf: session.csrf, email: echo(&form.email), errors, notice };
+        let lock_hint = lock_hint(&state, t);
+        let page = LoginPage { t, csrf: session.csrf, email: echo(&form.email), errors, notice, lock_hint };
         page.render().map(|body| page::html(body, true))
     };
     if !errors.is_empty() {

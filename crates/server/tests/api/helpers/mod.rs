@@ -41,6 +41,28 @@ macro_rules! both_databases {
     };
 }
 
+/// `both_databases!` with settings changed for both runs.
+#[macro_export]
+macro_rules! both_databases_with {
+    ($name:ident, $adjust:expr) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_app_with($crate::helpers::Db::Sqlite, $adjust).await;
+                super::$name(&app).await;
+                app.finish().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = $crate::helpers::Db::postgres().await else { return };
+                let app = $crate::helpers::spawn_app_with(db, $adjust).await;
+                super::$name(&app).await;
+                app.finish().await;
+            }
+        }
+    };
+}
+
 /// The instant every test starts at: 2026-11-25 10:00 JST.
 pub fn start_time() -> jiff::Timestamp {
     "2026-11-25T01:00:00Z".parse().unwrap()

@@ -122,6 +122,8 @@ pub async fn account_action(
     let kind = match action {
         AccountAction::Unlock => {
             accounts::unlock(&mut *tx, account.id).await?;
+            // The counter has seen the person: wrong one-time passwords start over too.
+            super::login::OTP_FAILURES.clear(&mut *tx, &account.id.to_string()).await?;
             "account.unlocked"
         }
         AccountAction::RevokeBrowsers => {

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use crate::{both_databases, both_databases_with};
 use crate::helpers::burst::{Prepared, count, release_together};
 use crate::helpers::{Browser, TestApp};
+use crate::{both_databases, both_databases_with};
 
 const NUMBER: &str = "60049-58004503";
 const BIRTH: (&str, &str, &str) = ("1990", "4", "15");
@@ -318,6 +318,22 @@ async fn ten_wrong_otps_across_challenges_lock_password_login_and_tell_the_owner
     assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'login.locked'").await, 1);
     // Password login is locked: even the right password is refused, with the usual answer.
     app.browser().login(EMAIL, PASSWORD).await.assert_contains("正しくありません");
+    // The counter's unlock lifts the lock and starts the one-time password budget over.
+    let admin = mypage::flows::staff::StaffMember {
+        id: 0,
+        login_id: "test".into(),
+        name: "test".into(),
+        role: mypage::flows::staff::Role::Admin,
+        office_id: 0,
+    };
+    let seeker = app.scalar("SELECT id FROM job_seekers").await;
+    let unlock = mypage::flows::console::AccountAction::Unlock;
+    mypage::flows::console::account_action(&app.state, &admin, seeker, unlock, "127.0.0.1").await.unwrap().unwrap();
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM attempt_log WHERE scope = 'otp.failures'").await, 0);
+    let browser = app.browser();
+    browser.login(EMAIL, PASSWORD).await.assert_redirect("/login/otp");
+    let otp = app.deliver_mail().await[0].code();
+    browser.submit_otp(&otp, false).await.assert_redirect("/mypage");
 }
 both_databases!(ten_wrong_otps_across_challenges_lock_password_login_and_tell_the_owner);
 

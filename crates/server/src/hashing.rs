@@ -63,27 +63,24 @@ impl PasswordHasher {
         self.refused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Takes a place in the queue now, or `Busy`. Login takes it before reserving its attempt,
+    /// so a full queue answers 503 before anything is counted against anyone.
+    pub fn admit(&self) -> Result<Admission, HashError> {
+        let permit = self.admitted.clone().try_acquire_owned().map_err(|_| {
+            self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            HashError::Busy
+        })?;
+        Ok(Admission { hasher: self.clone(), _permit: permit })
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        let _admitted = self.admitted.clone().try_acquire_owned().map_err(|_| {
-            self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            HashError::Busy
-        })?;
-        let running = self.running.clone().acquire_owned().await.map_err(|_| HashError::Busy)?;
-        let completed = self.completed.clone();
-        tokio::task::spawn_blocking(move || {
-            let _running = running;
-            let result = job();
-            completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            result
-        })
-        .await
-        .map_err(|e| HashError::Internal(e.to_string()))?
+        let admission = self.admit()?;
+        admission.run(job).await
     }
 
-    /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) with a fresh random salt.
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
         let password = password.expose().as_bytes().to_vec();
         self.run(move || hash_now(&password)).await
@@ -92,9 +89,41 @@ impl PasswordHasher {
     /// Whether `password` matches `stored`. With `None` (no such account) it verifies against a
     /// dummy hash and answers false, taking the same time as a real mismatch.
     pub async fn verify(&self, password: &Secret, stored: Option<String>) -> Result<bool, HashError> {
+        self.admit()?.verify(password, stored).await
+    }
+}
+
+/// A place in the hashing queue (see `PasswordHasher::admit`), used by one hash.
+pub struct Admission {
+    hasher: PasswordHasher,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Admission {
+    async fn run<T: Send + 'static>(
+        self,
+        job: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let running = self.hasher.running.clone().acquire_owned().await.map_err(|_| HashError::Busy)?;
+        let completed = self.hasher.completed.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let _running = running;
+            let result = job();
+            completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            result
+        })
+        .await
+        .map_err(|e| HashError::Internal(e.to_string()))?;
+        drop(self);
+        result
+    }
+
+    /// Verifies against `stored`, or against a dummy hash of the same cost when there is none
+    /// (an unknown account), so both take the same time. False for the dummy.
+    pub async fn verify(self, password: &Secret, stored: Option<String>) -> Result<bool, HashError> {
         let password = password.expose().as_bytes().to_vec();
         let exists = stored.is_some();
-        let phc = stored.unwrap_or_else(|| self.dummy_hash.to_string());
+        let phc = stored.unwrap_or_else(|| self.hasher.dummy_hash.to_string());
         let matched = self
             .run(move || {
                 let parsed = PasswordHash::new(&phc).map_err(|e| HashError::Internal(e.to_string()))?;

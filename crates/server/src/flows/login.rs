@@ -79,6 +79,8 @@ pub async fn check_password(
         Ok(email) => login::find_by_email(state.store.pool(), email.as_str()).await?,
         Err(_) => None,
     };
+    // A full hashing queue answers 503 before anything is counted against anyone.
+    let admission = state.hasher.admit()?;
     let now = state.now();
     let lock_until = now + state.settings.login_lock;
     // The same statements run for unknown addresses (the UPDATE touches no row), so the
@@ -93,7 +95,7 @@ pub async fn check_password(
             .await?;
     tx.commit().await?;
     let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let matched = state.hasher.verify(password, stored).await?;
+    let matched = admission.verify(password, stored).await?;
     let (Some(account), Some(attempt)) = (account, attempt) else {
         client_slot.keep();
         state.metrics.count("mypage_login_failures_total");

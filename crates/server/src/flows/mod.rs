@@ -11,6 +11,7 @@ pub mod recovery;
 pub mod registry;
 pub mod settings;
 pub mod staff;
+pub mod staff_lock;
 
 use crate::hashing::HashError;
 use crate::store::StoreError;

@@ -14,3 +14,4 @@ mod opening;
 mod platform;
 mod recovery;
 mod staff;
+mod staff_security;

@@ -84,8 +84,8 @@ pub async fn submit_login(
             let to = if must_change_password { "/staff/password" } else { "/staff" };
             rotate(&state, session, Some(staff_id), FlowData::default(), to).await
         }
-        LoginOutcome::NeedsEnrolment { staff_id } => {
-            let data = FlowData { staff_pending: Some(staff_id), ..Default::default() };
+        LoginOutcome::NeedsEnrolment { staff_id, tag } => {
+            let data = FlowData { staff_pending: Some(staff_id), staff_pending_tag: Some(tag), ..Default::default() };
             rotate(&state, session, None, data, "/staff/enroll").await
         }
         outcome @ (LoginOutcome::Rejected | LoginOutcome::ClientLimited) => {
@@ -116,18 +116,25 @@ pub fn qr_svg(data: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn enrolment(state: &AppState, headers: &HeaderMap) -> Result<Option<(Session, i64)>, AppError> {
+/// The pending enrolment of this browser: its session, the staff member and the credentials tag.
+async fn enrolment(state: &AppState, headers: &HeaderMap) -> Result<Option<(Session, i64, String)>, AppError> {
     let session = session::load_in(state, Realm::Staff, headers).await?;
-    Ok(session.and_then(|s| s.data.staff_pending.map(|id| (s, id))))
+    Ok(session.and_then(|s| match (s.data.staff_pending, s.data.staff_pending_tag.clone()) {
+        (Some(id), Some(tag)) => Some((s, id, tag)),
+        _ => None,
+    }))
 }
 
+/// The enrolment page, or the login when the enrolment is void (reissued, disabled, done).
 async fn render_enroll(
     state: &AppState,
     session: &Session,
-    staff_id: i64,
+    (staff_id, tag): (i64, &str),
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let url = staff::enrolment_url(state, staff_id).await?.ok_or(AppError::NotFound)?;
+    let Some(url) = staff::pending_enrolment_url(state, staff_id, tag).await? else {
+        return Ok(page::see_other("/staff/login"));
+    };
     let has_errors = !errors.is_empty();
     let page = EnrollPage {
         t: catalog(request_lang()),
@@ -141,7 +148,7 @@ async fn render_enroll(
 
 pub async fn show_enroll(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     match enrolment(&state, &headers).await? {
-        Some((session, staff_id)) => render_enroll(&state, &session, staff_id, Errors::default()).await,
+        Some((session, staff_id, tag)) => render_enroll(&state, &session, (staff_id, &tag), Errors::default()).await,
         None => Ok(page::see_other("/staff/login")),
     }
 }
@@ -160,8 +167,10 @@ pub async fn submit_enroll(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
-    let Some(staff_id) = session.data.staff_pending else { return Ok(page::see_other("/staff/login")) };
-    match staff::confirm_enrolment(&state, staff_id, &form.totp).await? {
+    let (Some(staff_id), Some(tag)) = (session.data.staff_pending, session.data.staff_pending_tag.clone()) else {
+        return Ok(page::see_other("/staff/login"));
+    };
+    match staff::confirm_enrolment(&state, staff_id, &tag, &form.totp).await? {
         Some(must_change) => {
             let to = if must_change { "/staff/password" } else { "/staff" };
             rotate(&state, session, Some(staff_id), FlowData::default(), to).await
@@ -169,7 +178,7 @@ pub async fn submit_enroll(
         None => {
             let mut errors = Errors::default();
             errors.add("totp", catalog(request_lang()).get("staff.enroll.wrong_code"));
-            render_enroll(&state, &session, staff_id, errors).await
+            render_enroll(&state, &session, (staff_id, &tag), errors).await
         }
     }
 }

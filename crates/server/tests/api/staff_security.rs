@@ -1,0 +1,300 @@
+//! The staff console's security rules: a burst of parallel logins never gets more done than the
+//! same logins one at a time (on both databases, across nodes), locks that cannot be extended
+//! or raced, unlocking, the password change, the counter's change of a job seeker's email
+//! ending everything tied to the old address, and the TOTP secret shown only to its owner.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mypage::flows::staff::Role;
+use mypage::flows::staff_lock;
+use tokio::sync::Barrier;
+
+use crate::both_databases;
+use crate::helpers::browser::Page;
+use crate::helpers::{Browser, TestApp};
+use crate::staff::{add_office, code_now, staff_browser, staff_login};
+
+/// Like `both_databases!`, with the password lock lasting `$lock`.
+macro_rules! both_databases_with_lock {
+    ($name:ident, $lock:expr) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::helpers::Db::Sqlite;
+                let app = $crate::helpers::spawn_app_with(db, |s| s.login_lock = $lock).await;
+                super::$name(&app).await;
+                app.finish().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = $crate::helpers::Db::postgres().await else { return };
+                let app = $crate::helpers::spawn_app_with(db, |s| s.login_lock = $lock).await;
+                super::$name(&app).await;
+                app.finish().await;
+            }
+        }
+    };
+}
+
+const PASSWORD: &str = "Counter#2026pw";
+
+fn now_ms(app: &TestApp) -> i64 {
+    mypage_domain::clock::Clock::now(&app.clock).as_millisecond()
+}
+
+/// Staff logins (`login_id`, password, TOTP code) posted all at once, alternating between the
+/// first node and `other`: each browser loads the form first, then all wait at one barrier.
+async fn burst(app: &TestApp, other: &str, logins: Vec<(String, String, String)>) -> Vec<Page> {
+    let mut ready = Vec::new();
+    for (i, login) in logins.into_iter().enumerate() {
+        let browser = Browser::new(if i % 2 == 0 { &app.base } else { other });
+        let csrf = browser.get("/staff/login").await.csrf();
+        ready.push((browser, csrf, login));
+    }
+    let barrier = Arc::new(Barrier::new(ready.len()));
+    let tasks: Vec<_> = ready
+        .into_iter()
+        .map(|(browser, csrf, (id, password, code))| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                browser
+                    .post(
+                        "/staff/login",
+                        &[("csrf", &csrf), ("login_id", &id), ("password", &password), ("totp", &code)],
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut pages = Vec::new();
+    for task in tasks {
+        pages.push(task.await.unwrap());
+    }
+    pages
+}
+
+fn wrong(n: usize) -> Vec<(String, String, String)> {
+    (0..n).map(|i| ("admin".to_owned(), format!("Wrong#pass{i}"), "000000".to_owned())).collect()
+}
+
+async fn a_burst_of_wrong_passwords_across_two_nodes_counts_like_a_sequence_and_locks_once(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let (_, secret) = staff_browser(app, "admin", Role::Admin, "01010").await;
+    let node = app.add_node().await;
+    let locked_at = now_ms(app);
+
+    let pages = burst(app, &node.base, wrong(30)).await;
+    assert!(pages.iter().all(|p| p.status == 422), "{:?}", pages.iter().map(|p| p.status).collect::<Vec<_>>());
+    assert!(pages.iter().all(|p| p.contains("職員ID、パスワード、または認証コードが正しくありません")));
+
+    // One at a time, the tenth failure locks and the other twenty find it locked.
+    assert_eq!(app.scalar("SELECT failed_logins FROM staff WHERE login_id = 'admin'").await, 10);
+    let until = locked_at + 30 * 60 * 1000;
+    assert_eq!(app.scalar("SELECT locked_until FROM staff WHERE login_id = 'admin'").await, until);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.locked'").await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.login_failed'").await, 30);
+    let counted = "SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.login_failed' AND detail LIKE 'attempt %'";
+    assert_eq!(app.scalar(counted).await, 10);
+    let refused = "SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.login_failed' \
+                   AND detail = 'not counted: locked' AND actor = 'staff:admin' AND client_addr = '127.0.0.1'";
+    assert_eq!(app.scalar(refused).await, 20);
+
+    // Locked means locked: the right password and a fresh code change nothing.
+    app.advance(Duration::from_secs(30));
+    let browser = app.browser();
+    staff_login(&browser, "admin", &code_now(app, &secret)).await.assert_contains("正しくありません");
+    assert_eq!(app.scalar("SELECT locked_until FROM staff WHERE login_id = 'admin'").await, until);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.login'").await, 0);
+}
+both_databases!(a_burst_of_wrong_passwords_across_two_nodes_counts_like_a_sequence_and_locks_once);
+
+async fn failures_during_a_lock_neither_extend_it_nor_start_a_new_one(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let (_, secret) = staff_browser(app, "admin", Role::Admin, "01010").await;
+    let node = app.add_node().await;
+    let browser = app.browser();
+    for i in 0..10 {
+        let form = browser.get("/staff/login").await;
+        let fields = [("csrf", form.csrf()), ("login_id", "admin".into()), ("password", format!("Wrong#{i}"))];
+        let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(browser.post("/staff/login", &fields).await.status, 422);
+    }
+    let until = now_ms(app) + 60_000;
+    assert_eq!(app.scalar("SELECT locked_until FROM staff WHERE login_id = 'admin'").await, until);
+
+    // Half-way through the lock, twenty more failures (ten per node) come in at once.
+    app.advance(Duration::from_secs(30));
+    burst(app, &node.base, wrong(20)).await;
+    assert_eq!(app.scalar("SELECT locked_until FROM staff WHERE login_id = 'admin'").await, until);
+    assert_eq!(app.scalar("SELECT failed_logins FROM staff WHERE login_id = 'admin'").await, 10);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.locked'").await, 1);
+
+    // Past the first lock's end the right credentials log in: nothing re-locked it.
+    app.advance(Duration::from_secs(31));
+    staff_login(&browser, "admin", &code_now(app, &secret)).await.assert_redirect("/staff");
+    assert_eq!(app.scalar("SELECT failed_logins FROM staff WHERE login_id = 'admin'").await, 0);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM staff WHERE locked_until IS NOT NULL").await, 0);
+}
+both_databases_with_lock!(
+    failures_during_a_lock_neither_extend_it_nor_start_a_new_one,
+    std::time::Duration::from_secs(60)
+);
+
+async fn the_right_password_amid_a_burst_is_never_logged_in_past_someone_elses_lock(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let (_, secret) = staff_browser(app, "admin", Role::Admin, "01010").await;
+    let node = app.add_node().await;
+    app.advance(Duration::from_secs(30));
+    let mut logins = wrong(40);
+    logins.insert(21, ("admin".to_owned(), PASSWORD.to_owned(), code_now(app, &secret)));
+    let pages = burst(app, &node.base, logins).await;
+
+    let right = &pages[21];
+    let logged_in = right.status == 303;
+    assert!(logged_in || right.status == 422, "{right:?}");
+    assert!(pages.iter().enumerate().all(|(i, p)| i == 21 || p.status == 422));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.login'").await, i64::from(logged_in));
+    let failures = app.scalar("SELECT failed_logins FROM staff WHERE login_id = 'admin'").await;
+    let locked = app.scalar("SELECT COUNT(*) FROM staff WHERE locked_until IS NOT NULL").await == 1;
+    let lock_events = app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.locked'").await;
+    let counted = app
+        .scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.login_failed' AND detail LIKE 'attempt %'")
+        .await;
+    // A lock is set exactly when ten failures were counted in a row, and audited once.
+    assert_eq!(locked, failures == 10, "failures {failures}");
+    assert_eq!(lock_events, i64::from(locked));
+    if logged_in {
+        // Decided before anyone else's tenth failure: at most nine counted failures came before
+        // it (the rest were counted afresh after it cleared the count).
+        right.assert_redirect("/staff");
+        assert!(counted - failures <= 9, "counted {counted}, failures after the login {failures}");
+    } else {
+        // Refused: nothing cleared the count, so exactly ten attempts counted and locked.
+        assert_eq!((failures, counted, locked), (10, 10, true));
+    }
+}
+both_databases!(the_right_password_amid_a_burst_is_never_logged_in_past_someone_elses_lock);
+
+async fn a_right_password_decided_after_another_failure_locked_is_refused(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    staff_browser(app, "admin", Role::Admin, "01010").await;
+    let id = app.scalar("SELECT id FROM staff WHERE login_id = 'admin'").await;
+    let now = mypage_domain::clock::Clock::now(&app.clock);
+    // The right attempt reserves first; nine wrong ones follow while its hash runs.
+    let right = staff_lock::reserve(&app.state, id, now).await.unwrap().unwrap();
+    let mut last = None;
+    for _ in 0..9 {
+        last = staff_lock::reserve(&app.state, id, now).await.unwrap();
+    }
+    let tenth = last.unwrap();
+    assert_eq!((right.count, right.own_lock), (1, None));
+    assert_eq!(tenth.count, 10);
+    assert!(tenth.own_lock.is_some(), "the tenth reservation sets the lock itself");
+    assert_eq!(staff_lock::reserve(&app.state, id, now).await.unwrap(), None, "locked: not counted");
+    // The right one is decided after the lock: refused, and the lock stays.
+    assert!(!staff_lock::accept(&app.state, id, &right, None, now).await.unwrap());
+    assert_eq!(app.scalar("SELECT failed_logins FROM staff").await, 10);
+    // The lock's own reservation, had its password been right, lifts its provisional lock.
+    assert!(staff_lock::accept(&app.state, id, &tenth, None, now).await.unwrap());
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM staff WHERE locked_until IS NULL AND failed_logins = 0").await, 1);
+}
+both_databases!(a_right_password_decided_after_another_failure_locked_is_refused);
+
+async fn unknown_staff_ids_are_audited_shortened_and_printable(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let browser = app.browser();
+    let typed = format!("nobody\u{7}{}", "x".repeat(40));
+    let form = browser.get("/staff/login").await;
+    let page = browser
+        .post("/staff/login", &[("csrf", &form.csrf()), ("login_id", &typed), ("password", "x"), ("totp", "1")])
+        .await;
+    assert_eq!(page.status, 422);
+    let (actor, detail, addr): (String, String, String) =
+        sqlx::query_as("SELECT actor, detail, client_addr FROM audit_events WHERE kind = 'staff.login_failed'")
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(actor, "staff:?");
+    assert_eq!(addr, "127.0.0.1");
+    assert_eq!(detail, format!("unknown staff ID \"nobody?{}…\"", "x".repeat(25)));
+}
+both_databases!(unknown_staff_ids_are_audited_shortened_and_printable);
+
+/// The one-time password a members page shows after creating or reissuing.
+fn one_time_password_shown(page: &Page) -> String {
+    let after = page.body.split("一時パスワード: <code>").nth(1).unwrap_or_else(|| panic!("{}", page.body));
+    // One-time passwords are URL-safe characters and `#`: nothing the HTML escapes.
+    after.split("</code>").next().unwrap().to_owned()
+}
+
+/// The member's TOTP secret as stored (sealed), in the base32 an authenticator app shows.
+async fn stored_totp_base32(app: &TestApp, login_id: &str) -> String {
+    let sealed: String = sqlx::query_scalar("SELECT totp_secret FROM staff WHERE login_id = $1")
+        .bind(login_id)
+        .fetch_one(app.state.store.pool())
+        .await
+        .unwrap();
+    mypage::totp::TotpSecret::open(&sealed, &app.state.keys).unwrap().base32()
+}
+
+#[track_caller]
+fn assert_no_totp_secret(page: &Page, base32: &str) {
+    assert!(!page.contains("otpauth://"), "no otpauth URL for the admin:\n{}", page.body);
+    assert!(!page.contains(base32), "no TOTP secret for the admin:\n{}", page.body);
+    assert!(!page.contains("<svg"), "no QR code for the admin:\n{}", page.body);
+}
+
+async fn an_admin_sees_only_the_one_time_password_and_the_member_enrols_their_own_totp(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let (admin, _) = staff_browser(app, "admin", Role::Admin, "01010").await;
+    let csrf = admin.get("/staff/members").await.csrf();
+    let created = admin
+        .post(
+            "/staff/members",
+            &[
+                ("csrf", &csrf),
+                ("login_id", "kushiro2"),
+                ("name", "釧路 次郎"),
+                ("role", "counter"),
+                ("office", "01010"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 200);
+    let first_secret = stored_totp_base32(app, "kushiro2").await;
+    assert_no_totp_secret(&created, &first_secret);
+
+    // The member's own first login shows the QR code of the stored secret.
+    let member = app.browser();
+    let form = member.get("/staff/login").await;
+    let password = one_time_password_shown(&created);
+    let fields = [("csrf", form.csrf()), ("login_id", "kushiro2".into()), ("password", password), ("totp", "".into())];
+    let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    member.post("/staff/login", &fields).await.assert_redirect("/staff/enroll");
+    let enroll = member.get("/staff/enroll").await;
+    enroll.assert_contains("<svg");
+    assert_eq!(crate::staff::secret_shown(&enroll).base32(), first_secret);
+
+    // A reissue: a new one-time password only, and a fresh secret the member enrols again.
+    let id = app.scalar("SELECT id FROM staff WHERE login_id = 'kushiro2'").await;
+    let reset = admin.post(&format!("/staff/members/{id}/reset"), &[("csrf", &csrf)]).await;
+    assert_eq!(reset.status, 200);
+    let second_secret = stored_totp_base32(app, "kushiro2").await;
+    assert_ne!(first_secret, second_secret);
+    assert_no_totp_secret(&reset, &second_secret);
+    assert_no_totp_secret(&reset, &first_secret);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM staff WHERE login_id = 'kushiro2' AND totp_confirmed_at IS NULL").await,
+        1
+    );
+    member.get("/staff/enroll").await.assert_redirect("/staff/login");
+    let form = member.get("/staff/login").await;
+    let password = one_time_password_shown(&reset);
+    let fields = [("csrf", form.csrf()), ("login_id", "kushiro2".into()), ("password", password), ("totp", "".into())];
+    let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    member.post("/staff/login", &fields).await.assert_redirect("/staff/enroll");
+    assert_eq!(crate::staff::secret_shown(&member.get("/staff/enroll").await).base32(), second_secret);
+}
+both_databases!(an_admin_sees_only_the_one_time_password_and_the_member_enrols_their_own_totp);

@@ -10,6 +10,7 @@ use mypage::config::{Layers, LogFormat, Settings};
 use mypage::flows::codes::{self, IssueRefusal};
 use mypage::flows::registry::{self, AddOffice, OfficeNumber};
 use mypage::flows::staff::{self, CreateRefusal, Role};
+use mypage::flows::staff_lock;
 use mypage::i18n::{Lang, catalog};
 use mypage::import::{self, RowOutcome};
 use mypage::state::AppState;
@@ -65,6 +66,20 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Staff members.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Lift a staff member's password lock (and clear the failure count).
+    Unlock {
+        /// The staff ID.
+        id: String,
     },
 }
 
@@ -194,6 +209,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { command: AdminCommand::Create { id, office, json } } => {
             let state = state_for(settings(&cli, None)?).await?;
             create_admin(&state, id, office, *json).await
+        }
+        Command::Staff { command: StaffCommand::Unlock { id } } => {
+            let state = state_for(settings(&cli, None)?).await?;
+            if !staff_lock::unlock_login_id(&state, id, "cli").await? {
+                anyhow::bail!("no staff member with staff ID {id:?}");
+            }
+            println!("staff {id} unlocked");
+            Ok(())
         }
         Command::Code { command: CodeCommand::Issue { number, json } } => {
             let state = state_for(settings(&cli, None)?).await?;

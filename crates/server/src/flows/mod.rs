@@ -12,6 +12,7 @@ pub mod registry;
 pub mod settings;
 pub mod staff;
 pub mod staff_lock;
+pub mod staff_password;
 
 use crate::hashing::HashError;
 use crate::store::StoreError;

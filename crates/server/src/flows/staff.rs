@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use mypage_domain::password::{NewPassword, PasswordContext, PasswordRule};
 use mypage_domain::secret::Secret;
 
 use super::FlowError;
@@ -324,22 +323,6 @@ pub async fn confirm_enrolment(
         }
         _ => Ok(None),
     }
-}
-
-/// Sets a staff member's own new password (policy of SPEC §3.4, without job-seeker context).
-pub async fn change_password(
-    state: &AppState,
-    staff_id: i64,
-    password: Secret,
-    confirmation: &Secret,
-) -> Result<Result<(), Vec<PasswordRule>>, FlowError> {
-    let new = match NewPassword::parse(password, confirmation, &PasswordContext::default()) {
-        Ok(p) => p,
-        Err(unmet) => return Ok(Err(unmet)),
-    };
-    let hash = state.hasher.hash(new.secret()).await?;
-    staff::set_password(state.store.pool(), staff_id, &hash).await?;
-    Ok(Ok(()))
 }
 
 #[derive(Debug, PartialEq, Eq)]

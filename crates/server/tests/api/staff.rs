@@ -63,7 +63,12 @@ pub(crate) async fn staff_browser(app: &TestApp, login_id: &str, role: Role, off
     browser
         .post(
             "/staff/password",
-            &[("csrf", &form.csrf()), ("password", "Counter#2026pw"), ("password_confirmation", "Counter#2026pw")],
+            &[
+                ("csrf", &form.csrf()),
+                ("current_password", credentials.password.expose()),
+                ("password", "Counter#2026pw"),
+                ("password_confirmation", "Counter#2026pw"),
+            ],
         )
         .await
         .assert_redirect("/staff");

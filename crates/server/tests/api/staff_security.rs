@@ -298,3 +298,195 @@ async fn an_admin_sees_only_the_one_time_password_and_the_member_enrols_their_ow
     assert_eq!(crate::staff::secret_shown(&member.get("/staff/enroll").await).base32(), second_secret);
 }
 both_databases!(an_admin_sees_only_the_one_time_password_and_the_member_enrols_their_own_totp);
+
+/// Posts the staff login form with `password` and `code`.
+async fn login_with(browser: &Browser, login_id: &str, password: &str, code: &str) -> Page {
+    let form = browser.get("/staff/login").await;
+    browser
+        .post("/staff/login", &[("csrf", &form.csrf()), ("login_id", login_id), ("password", password), ("totp", code)])
+        .await
+}
+
+async fn lock(app: &TestApp, login_id: &str) {
+    let browser = app.browser();
+    for i in 0..10 {
+        assert_eq!(login_with(&browser, login_id, &format!("Wrong#{i}"), "000000").await.status, 422);
+    }
+    let sql = "SELECT COUNT(*) FROM staff WHERE locked_until IS NOT NULL";
+    assert_eq!(app.scalar(sql).await, 1);
+}
+
+async fn an_admin_lifts_a_members_lock_from_the_staff_list(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let (admin, _) = staff_browser(app, "admin", Role::Admin, "01010").await;
+    let (clerk, secret) = staff_browser(app, "kushiro", Role::Counter, "01010").await;
+    let id = app.scalar("SELECT id FROM staff WHERE login_id = 'kushiro'").await;
+    lock(app, "kushiro").await;
+
+    // 10:00 JST plus the 30-minute lock.
+    let list = admin.get("/staff/members").await;
+    list.assert_contains("2026年11月25日(水) 10:30までログイン停止中");
+    list.assert_contains(&format!("action=\"/staff/members/{id}/unlock\""));
+    let csrf = list.csrf();
+    // Only admins, and only with the form's CSRF token.
+    let clerk_csrf = clerk.get("/staff").await.csrf();
+    assert_eq!(clerk.post(&format!("/staff/members/{id}/unlock"), &[("csrf", &clerk_csrf)]).await.status, 403);
+    assert_eq!(admin.post(&format!("/staff/members/{id}/unlock"), &[("csrf", "forged")]).await.status, 403);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM staff WHERE locked_until IS NOT NULL").await, 1);
+
+    admin
+        .post(&format!("/staff/members/{id}/unlock"), &[("csrf", &csrf)])
+        .await
+        .assert_redirect("/staff/members?done=unlock");
+    let after = admin.get("/staff/members?done=unlock").await;
+    after.assert_contains("ログイン停止を解除しました。");
+    assert!(!after.contains("ログイン停止中"), "no lock shown any more");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM staff WHERE locked_until IS NULL AND failed_logins = 0").await, 2);
+    let by_admin = "SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.unlocked' AND actor = 'staff:admin' \
+                    AND detail = 'staff kushiro'";
+    assert_eq!(app.scalar(by_admin).await, 1);
+    app.advance(Duration::from_secs(30));
+    login_with(&app.browser(), "kushiro", PASSWORD, &code_now(app, &secret)).await.assert_redirect("/staff");
+}
+both_databases!(an_admin_lifts_a_members_lock_from_the_staff_list);
+
+async fn a_password_change_needs_the_current_password_and_ends_the_other_sessions(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let (here, secret) = staff_browser(app, "kushiro", Role::Counter, "01010").await;
+    app.advance(Duration::from_secs(30));
+    let elsewhere = app.browser();
+    login_with(&elsewhere, "kushiro", PASSWORD, &code_now(app, &secret)).await.assert_redirect("/staff");
+
+    let form = here.get("/staff/password").await;
+    form.assert_contains("現在のパスワード");
+    let wrong = here
+        .post(
+            "/staff/password",
+            &[
+                ("csrf", &form.csrf()),
+                ("current_password", "Not#theCurrent1"),
+                ("password", "Kushiro#2027pw"),
+                ("password_confirmation", "Kushiro#2027pw"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    wrong.assert_contains(
+        "<div class=\"error-message\" id=\"current_password-error\"><p>現在のパスワードが正しくありません。",
+    );
+    wrong.assert_contains("aria-invalid=\"true\"");
+    assert!(!wrong.contains("Not#theCurrent1") && !wrong.contains("Kushiro#2027pw"), "passwords are never echoed");
+    assert_eq!(elsewhere.get("/staff").await.status, 200, "nothing changed yet");
+
+    let changed = here
+        .post(
+            "/staff/password",
+            &[
+                ("csrf", &form.csrf()),
+                ("current_password", PASSWORD),
+                ("password", "Kushiro#2027pw"),
+                ("password_confirmation", "Kushiro#2027pw"),
+            ],
+        )
+        .await;
+    changed.assert_redirect("/staff");
+    assert_eq!(here.get("/staff").await.status, 200, "this session stays");
+    elsewhere.get("/staff").await.assert_redirect("/staff/login");
+    let audited = "SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.password_changed' AND actor = 'staff:kushiro' \
+                   AND detail = 'other sessions ended: 1' AND client_addr = '127.0.0.1'";
+    assert_eq!(app.scalar(audited).await, 1);
+
+    app.advance(Duration::from_secs(30));
+    login_with(&app.browser(), "kushiro", PASSWORD, &code_now(app, &secret)).await.assert_contains("正しくありません");
+    app.advance(Duration::from_secs(30));
+    login_with(&app.browser(), "kushiro", "Kushiro#2027pw", &code_now(app, &secret)).await.assert_redirect("/staff");
+}
+both_databases!(a_password_change_needs_the_current_password_and_ends_the_other_sessions);
+
+async fn the_forced_first_change_needs_the_one_time_password_too(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let credentials = mypage::flows::staff::create(&app.state, "kushiro", "釧路", Role::Counter, "01010", "test")
+        .await
+        .unwrap()
+        .unwrap();
+    let one_time = credentials.password.expose().to_owned();
+    let browser = app.browser();
+    login_with(&browser, "kushiro", &one_time, "").await.assert_redirect("/staff/enroll");
+    let enroll = browser.get("/staff/enroll").await;
+    let secret = crate::staff::secret_shown(&enroll);
+    browser
+        .post("/staff/enroll", &[("csrf", &enroll.csrf()), ("totp", &code_now(app, &secret))])
+        .await
+        .assert_redirect("/staff/password");
+    let form = browser.get("/staff/password").await;
+    form.assert_contains("管理者から渡された一時パスワード");
+    let fields = |current: &'static str| {
+        [("current_password", current), ("password", "Kushiro#2027pw"), ("password_confirmation", "Kushiro#2027pw")]
+    };
+    for current in ["", "Kushiro#2027pw"] {
+        let mut form_fields = vec![("csrf", form.csrf())];
+        form_fields.extend(fields(current).iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let refs: Vec<_> = form_fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = browser.post("/staff/password", &refs).await;
+        assert_eq!(refused.status, 422, "current password {current:?} accepted");
+        refused.assert_contains("現在のパスワードが正しくありません。");
+    }
+    browser.get("/staff").await.assert_redirect("/staff/password");
+    let ok = [
+        ("csrf", form.csrf()),
+        ("current_password", one_time),
+        ("password", "Kushiro#2027pw".into()),
+        ("password_confirmation", "Kushiro#2027pw".into()),
+    ];
+    let refs: Vec<_> = ok.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post("/staff/password", &refs).await.assert_redirect("/staff");
+    assert_eq!(browser.get("/staff").await.status, 200);
+}
+both_databases!(the_forced_first_change_needs_the_one_time_password_too);
+
+/// Runs the `mypage` binary on the SQLite database in `dir`.
+fn mypage_cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mypage"))
+        .args(args)
+        .env("MYPAGE_DATABASE_URL", format!("sqlite://{}", dir.join("db.sqlite").display()))
+        .env("MYPAGE_DATA_DIR", dir)
+        .env("MYPAGE_MAIL", format!("file:{}", dir.join("mail").display()))
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_creates_the_first_admin_with_its_totp_url_and_unlocks_staff() {
+    use sqlx::Connection as _;
+    let dir = std::env::temp_dir().join(format!("mypage-cli-{}", mypage::tokens::random_token().unwrap()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(mypage_cli(&dir, &["offices", "add", "--number", "01010", "--name", "ハローワーク釧路"]).status.success());
+    let created = mypage_cli(&dir, &["admin", "create", "--id", "admin", "--office", "01010", "--json"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let json: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert!(json["otpauth_url"].as_str().unwrap().starts_with("otpauth://totp/"), "{json}");
+    assert_eq!(json["password"].as_str().unwrap().len(), 16);
+
+    let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE staff SET failed_logins = 10, locked_until = 9999999999999").execute(&mut db).await.unwrap();
+    let unlocked = mypage_cli(&dir, &["staff", "unlock", "admin"]);
+    assert!(unlocked.status.success(), "{}", stderr(&unlocked));
+    let (failures, until): (i64, Option<i64>) =
+        sqlx::query_as("SELECT failed_logins, locked_until FROM staff").fetch_one(&mut db).await.unwrap();
+    assert_eq!((failures, until), (0, None));
+    let audited: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.unlocked' AND actor = 'cli'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+
+    let unknown = mypage_cli(&dir, &["staff", "unlock", "nobody"]);
+    assert!(!unknown.status.success());
+    assert_eq!(stderr(&unknown).lines().count(), 1, "{}", stderr(&unknown));
+    assert!(stderr(&unknown).contains("no staff member with staff ID \"nobody\""), "{}", stderr(&unknown));
+    db.close().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}

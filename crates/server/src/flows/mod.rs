@@ -4,6 +4,7 @@
 pub mod auth_key;
 pub mod codes;
 pub mod console;
+pub mod console_email;
 pub mod limits;
 pub mod login;
 pub mod opening;

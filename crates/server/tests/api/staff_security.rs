@@ -490,3 +490,112 @@ async fn the_cli_creates_the_first_admin_with_its_totp_url_and_unlocks_staff() {
     db.close().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+const SEEKER: &str = "60049-58004503";
+const SEEKER_PASSWORD: &str = "Kushiro#2026x";
+
+/// Logs a job seeker in through the one-time password (the latest mail).
+async fn seeker_logged_in(app: &TestApp, browser: &Browser, email: &str, remember: bool) {
+    browser.login(email, SEEKER_PASSWORD).await.assert_redirect("/login/otp");
+    let otp = app.deliver_mail().await.pop().unwrap().code();
+    browser.submit_otp(&otp, remember).await.assert_redirect("/mypage");
+}
+
+async fn the_counters_email_change_ends_everything_tied_to_the_old_address_and_tells_both(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    app.open_account(SEEKER, ("1990", "4", "15"), "taro@example.jp", SEEKER_PASSWORD).await;
+    let seeker_id = app.scalar("SELECT id FROM job_seekers").await;
+    let account_id = app.scalar("SELECT id FROM accounts").await;
+
+    // A remembered phone, logged in; the token works (a second login skips the OTP).
+    let phone = app.browser();
+    seeker_logged_in(app, &phone, "taro@example.jp", true).await;
+    let csrf = phone.get("/mypage").await.csrf();
+    phone.post("/logout", &[("csrf", &csrf)]).await.assert_redirect("/login?notice=logged_out");
+    phone.login("taro@example.jp", SEEKER_PASSWORD).await.assert_redirect("/mypage");
+    // On it, a pending change of login ID with its code mailed.
+    let csrf = phone.get("/mypage/settings").await.csrf();
+    phone
+        .post("/mypage/settings/email", &[("csrf", &csrf), ("email", "taro.pending@example.jp")])
+        .await
+        .assert_redirect("/mypage/settings/email/confirm");
+    let change_code = app.deliver_mail().await.pop().unwrap().code();
+    let change_id = app.scalar("SELECT id FROM email_changes").await;
+    // A second browser waits for its one-time password.
+    let pc = app.browser();
+    pc.login("taro@example.jp", SEEKER_PASSWORD).await.assert_redirect("/login/otp");
+    let otp = app.deliver_mail().await.pop().unwrap().code();
+    // A third has asked for a recovery key.
+    let tablet = app.browser();
+    let form = tablet.get("/login/forgot").await;
+    let forgot = [
+        ("csrf", form.csrf()),
+        ("email", "taro@example.jp".into()),
+        ("job_seeker_number", SEEKER.into()),
+        ("birth_year", "1990".into()),
+        ("birth_month", "4".into()),
+        ("birth_day", "15".into()),
+    ];
+    let forgot: Vec<_> = forgot.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    tablet.post("/login/forgot", &forgot).await.assert_redirect("/login/forgot/password");
+    let key = app.deliver_mail().await.pop().unwrap().code();
+
+    // The counter changes the address: the person lost the old mailbox.
+    let (clerk, _) = staff_browser(app, "kushiro", Role::Counter, "01010").await;
+    let csrf = clerk.get("/staff").await.csrf();
+    clerk
+        .post(&format!("/staff/seekers/{seeker_id}/email"), &[("csrf", &csrf), ("email", "taro.new@example.jp")])
+        .await
+        .assert_redirect(&format!("/staff/seekers/{seeker_id}?done=email"));
+
+    // Both addresses are told, in the account's language; the old one does not learn the new one.
+    let mut mails = app.deliver_mail().await;
+    mails.sort_by(|a, b| a.to.cmp(&b.to));
+    assert_eq!(mails.iter().map(|m| m.to.as_str()).collect::<Vec<_>>(), ["taro.new@example.jp", "taro@example.jp"]);
+    assert!(mails[0].subject.contains("ログインIDがこのメールアドレスになりました"), "{}", mails[0].subject);
+    assert!(mails[0].body.contains("ハローワーク釧路") && mails[0].body.contains("/login/forgot"), "{}", mails[0].body);
+    assert!(mails[1].subject.contains("窓口でログインIDを変更しました"), "{}", mails[1].subject);
+    assert!(mails[1].body.contains("ハローワーク釧路の窓口"), "{}", mails[1].body);
+    assert!(!mails[1].body.contains("taro.new"), "{}", mails[1].body);
+
+    // In the same transaction: nothing of the old address is left alive.
+    for sql in [
+        "SELECT COUNT(*) FROM sessions WHERE account_id IS NOT NULL",
+        "SELECT COUNT(*) FROM remembered_browsers WHERE revoked_at IS NULL",
+        "SELECT COUNT(*) FROM auth_keys WHERE used_at IS NULL AND voided_at IS NULL",
+        "SELECT COUNT(*) FROM login_challenges WHERE used_at IS NULL AND voided_at IS NULL",
+        "SELECT COUNT(*) FROM email_changes WHERE used_at IS NULL AND voided_at IS NULL",
+    ] {
+        assert_eq!(app.scalar(sql).await, 0, "{sql}");
+    }
+    // The logged-in phone is logged out; its remembered token no longer skips the OTP.
+    phone.get("/mypage").await.assert_redirect("/login?notice=signed_out");
+    phone.login("taro.new@example.jp", SEEKER_PASSWORD).await.assert_redirect("/login/otp");
+    app.deliver_mail().await;
+    // The waiting one-time password, the recovery key and the email-change code are void.
+    pc.submit_otp(&otp, false).await.assert_redirect("/login?notice=otp_void");
+    let form = tablet.get("/login/forgot/password").await;
+    let reset = [
+        ("csrf", form.csrf()),
+        ("password", "Akan!Lake2027".into()),
+        ("password_confirmation", "Akan!Lake2027".into()),
+        ("auth_key", key),
+    ];
+    let reset: Vec<_> = reset.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_ne!(tablet.post("/login/forgot/password", &reset).await.location.as_deref(), Some("/login/forgot/done"));
+    let code = mypage_domain::six_digits::SixDigitCode::parse(&change_code).unwrap();
+    let confirm =
+        mypage::flows::settings::confirm_email_change(&app.state, account_id, change_id, &code, mypage::i18n::Lang::Ja)
+            .await
+            .unwrap();
+    assert_eq!(confirm, mypage::flows::settings::EmailConfirm::Void);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM accounts WHERE email = 'taro.new@example.jp'").await, 1);
+    app.browser().login("taro@example.jp", SEEKER_PASSWORD).await.assert_contains("正しくありません");
+
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE kind = 'job_seeker.email_changed'")
+        .fetch_one(app.state.store.pool())
+        .await
+        .unwrap();
+    assert!(detail.contains("from taro@example.jp to taro.new@example.jp"), "{detail}");
+}
+both_databases!(the_counters_email_change_ends_everything_tied_to_the_old_address_and_tells_both);

@@ -85,6 +85,7 @@ async function walk(t, { lang }) {
   await expectError(page, 'staff password submitted empty');
   await scan('staff password with errors (empty)');
   const newPassword = 'Counter#2026pw';
+  await page.locator('#current_password').fill(staff.password);
   await page.locator('#password').fill(newPassword);
   await page.locator('#password_confirmation').fill(newPassword);
   await submit(page, '/staff/password');

@@ -16,6 +16,7 @@ export const STAFF = {
   enrollManual: '二次元コードを読み取れない場合',
   enrollSubmit: '登録する',
   passwordTitle: 'パスワードの変更',
+  currentPassword: '現在のパスワード',
   newPassword: '新しいパスワード',
   newConfirmation: '新しいパスワード (確認用)',
   passwordSubmit: '変更する',
@@ -116,8 +117,8 @@ export async function submitStaffLogin(page, staff, { password = staff.password,
 
 /**
  * First login of a staff member with the one-time password: 「認証アプリの登録」 with the TOTP of the
- * secret shown there (checked equal to `staff.secret`), then 「パスワードの変更」 to `newPassword`;
- * ends on 「求職者の検索」 (/staff).
+ * secret shown there (checked equal to `staff.secret`), then 「パスワードの変更」 to `newPassword`
+ * (the current password asked there is the one-time password); ends on 「求職者の検索」 (/staff).
  */
 export async function firstStaffLogin(page, staff, newPassword) {
   await submitStaffLogin(page, staff);
@@ -132,6 +133,7 @@ export async function firstStaffLogin(page, staff, newPassword) {
 
   await h1(page, STAFF.passwordTitle).waitFor();
   assert.equal(pathOf(page), '/staff/password');
+  await page.getByLabel(STAFF.currentPassword, { exact: true }).fill(staff.password);
   await page.getByLabel(STAFF.newPassword, { exact: true }).fill(newPassword);
   await page.getByLabel(STAFF.newConfirmation, { exact: true }).fill(newPassword);
   await page.getByRole('button', { name: STAFF.passwordSubmit, exact: true }).click();

@@ -10,6 +10,7 @@ use mypage::config::{Layers, LogFormat, Settings};
 use mypage::flows::codes::{self, IssueRefusal};
 use mypage::flows::registry::{self, AddOffice, OfficeNumber};
 use mypage::flows::staff::{self, CreateRefusal, Role};
+use mypage::flows::staff_lock;
 use mypage::i18n::{Lang, catalog};
 use mypage::import::{self, RowOutcome};
 use mypage::state::AppState;
@@ -65,6 +66,20 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Staff members.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Lift a staff member's password lock (and clear the failure count).
+    Unlock {
+        /// The staff ID.
+        id: String,
     },
 }
 
@@ -195,6 +210,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = state_for(settings(&cli, None)?).await?;
             create_admin(&state, id, office, *json).await
         }
+        Command::Staff { command: StaffCommand::Unlock { id } } => {
+            let state = state_for(settings(&cli, None)?).await?;
+            if !staff_lock::unlock_login_id(&state, id, "cli").await? {
+                anyhow::bail!("no staff member with staff ID {id:?}");
+            }
+            println!("staff {id} unlocked");
+            Ok(())
+        }
         Command::Code { command: CodeCommand::Issue { number, json } } => {
             let state = state_for(settings(&cli, None)?).await?;
             let number = JobSeekerNumber::parse(number)
@@ -226,17 +249,22 @@ async fn create_admin(state: &AppState, id: &str, office: &str, json: bool) -> a
     let office = OfficeNumber::parse(office).map_err(anyhow::Error::msg)?;
     match staff::create(state, id, id, Role::Admin, office.as_str(), "cli").await? {
         Ok(credentials) => {
+            // The operator of this command is the admin being created: the one person who may
+            // see the TOTP secret besides the enrolment page (SPEC §7).
+            let otpauth_url = staff::enrolment_url(state, credentials.staff_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the new admin's TOTP secret cannot be read"))?;
             if json {
                 let out = serde_json::json!({
                     "password": credentials.password.expose(),
-                    "otpauth_url": credentials.otpauth_url,
+                    "otpauth_url": otpauth_url,
                 });
                 println!("{out}");
             } else {
                 println!("staff ID:           {id}");
                 println!("one-time password:  {}", credentials.password.expose());
                 println!("TOTP (add to an authenticator app; also shown as a QR code at first login):");
-                println!("  {}", credentials.otpauth_url);
+                println!("  {otpauth_url}");
                 println!("Log in at /staff/login; the password must be changed at first login.");
             }
             Ok(())
@@ -320,6 +348,9 @@ async fn demo(settings: &mut Settings) -> anyhow::Result<()> {
     let admin = staff::create(&state, "admin", "admin", Role::Admin, "01010", "demo")
         .await?
         .map_err(|e| anyhow::anyhow!("demo admin not created: {e:?}"))?;
+    let admin_totp = staff::enrolment_url(&state, admin.staff_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo admin's TOTP secret cannot be read"))?;
     let issued = codes::issue(&state, &seeker, "demo", None)
         .await?
         .map_err(|e| anyhow::anyhow!("demo code not issued: {e:?}"))?;
@@ -333,7 +364,7 @@ async fn demo(settings: &mut Settings) -> anyhow::Result<()> {
     println!("Staff console {}/staff/login:", state.settings.base_url.as_str());
     println!("  staff ID:               admin");
     println!("  one-time password:      {}", admin.password.expose());
-    println!("  TOTP:                   {}", admin.otpauth_url);
+    println!("  TOTP:                   {admin_totp}");
     println!("Registered before the cutoff, no account yet (opens via 「パスワードをお忘れの方」):");
     println!("  メールアドレス:         hanako@example.jp");
     println!("  求職番号:               01010-2024");

@@ -127,7 +127,7 @@ pub async fn check(state: &AppState, auth_key_id: i64, key: &SixDigitCode) -> Re
             state.metrics.count("mypage_auth_key_failures_total");
             KeyCheck::Wrong { remaining: u32::try_from(remaining).unwrap_or(0) }
         }
-        Entry::VoidedNow => {
+        Entry::WrongAndVoid { .. } => {
             state.metrics.count("mypage_auth_key_failures_total");
             KeyCheck::Void
         }

@@ -3,7 +3,6 @@
 //! job seeker", so a clerk cannot even learn who is registered elsewhere.
 
 use mypage_domain::code_state::{CodeRecord, CodeState};
-use mypage_domain::email::Email;
 use mypage_domain::job_seeker_number::JobSeekerNumber;
 
 use super::FlowError;
@@ -146,48 +145,6 @@ pub async fn account_action(
     audit::record(&mut *tx, &event, now).await?;
     tx.commit().await?;
     Ok(Some(()))
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum EmailChange {
-    Changed,
-    /// Another account already has this address as its login ID.
-    InUse,
-}
-
-/// The lost-mailbox case: the registered email, and the login ID of an opened account, change.
-pub async fn change_email(
-    state: &AppState,
-    staff: &StaffMember,
-    id: i64,
-    email: &Email,
-    today: jiff::civil::Date,
-    client: &str,
-) -> Result<Option<EmailChange>, FlowError> {
-    if seeker(state, staff, id).await?.is_none() {
-        return Ok(None);
-    }
-    let now = store::ms(state.now());
-    let mut tx = state.store.begin_write().await?;
-    if let Some(account) = accounts::find_by_job_seeker(&mut *tx, id).await? {
-        match accounts::set_email(&mut *tx, account.id, email.as_str()).await {
-            Ok(()) => {}
-            Err(e) if e.is_unique_violation() => return Ok(Some(EmailChange::InUse)),
-            Err(e) => return Err(e.into()),
-        }
-        login::revoke_remembered(&mut *tx, account.id, now).await?;
-    }
-    job_seekers::set_email(&mut *tx, id, Some(email.as_str()), Some(&today.to_string()), now).await?;
-    let event = audit::Event {
-        actor: &staff.actor(),
-        kind: "job_seeker.email_changed",
-        job_seeker_id: Some(id),
-        detail: "registered email changed at the counter",
-        client_addr: Some(client),
-    };
-    audit::record(&mut *tx, &event, now).await?;
-    tx.commit().await?;
-    Ok(Some(EmailChange::Changed))
 }
 
 /// Records that a staff member looked at a job seeker (reading personal data is audited too).

@@ -266,7 +266,7 @@ pub async fn verify_otp(
     let wrong = match entry {
         Entry::Right => None,
         Entry::Wrong { remaining } => Some(OtpOutcome::Wrong { remaining: u32::try_from(remaining).unwrap_or(0) }),
-        Entry::VoidedNow => Some(OtpOutcome::Void),
+        Entry::WrongAndVoid { .. } => Some(OtpOutcome::Void),
         Entry::Inactive => {
             // Not compared: nothing counts.
             client_slot.release(state).await?;

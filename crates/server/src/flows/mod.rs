@@ -4,6 +4,7 @@
 pub mod auth_key;
 pub mod codes;
 pub mod console;
+pub mod console_email;
 pub mod limits;
 pub mod login;
 pub mod opening;
@@ -11,6 +12,8 @@ pub mod recovery;
 pub mod registry;
 pub mod settings;
 pub mod staff;
+pub mod staff_lock;
+pub mod staff_password;
 
 use crate::hashing::HashError;
 use crate::store::StoreError;

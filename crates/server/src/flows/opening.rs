@@ -201,7 +201,8 @@ async fn enter_code(
     let outcome = match codes::enter(state.store.pool(), code.id, store::ms(now), max, right).await? {
         Entry::Right => return Ok(None),
         Entry::Wrong { remaining } => ApplyOutcome::WrongCode { remaining: u32::try_from(remaining).unwrap_or(0) },
-        Entry::VoidedNow => {
+        Entry::WrongAndVoid { voided_by_this: false } => ApplyOutcome::CodeVoid,
+        Entry::WrongAndVoid { voided_by_this: true } => {
             let event = audit::Event {
                 actor: "system",
                 kind: "code.voided",

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use mypage_domain::password::{NewPassword, PasswordContext, PasswordRule};
 use mypage_domain::secret::Secret;
 
 use super::FlowError;
 use super::limits::Limit;
+use super::staff_lock;
 use crate::state::AppState;
 use crate::store::{self, audit, offices, staff};
-use crate::tokens;
+use crate::tokens::{self, Purpose};
 use crate::totp::TotpSecret;
 
 pub const LOCK_THRESHOLD: i64 = 10;
@@ -86,11 +86,13 @@ pub fn parse_login_id(raw: &str) -> Option<String> {
     ok.then_some(s)
 }
 
-/// What the new (or reset) staff member is handed once: never stored in clear.
+/// What the admin hands a new (or reset) staff member once: the one-time password, never stored
+/// in clear. Deliberately no TOTP secret: that is shown only to the member, at their own first
+/// login ([`enrolment_url`]), so nobody else ever holds their second factor.
 #[derive(Debug)]
 pub struct Credentials {
+    pub staff_id: i64,
     pub password: Secret,
-    pub otpauth_url: String,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -131,11 +133,11 @@ pub async fn create(
         password_hash: &hash,
         totp_secret: &secret.seal(&state.keys)?,
     };
-    match staff::insert(&mut *tx, &new, now).await {
-        Ok(_) => {}
+    let staff_id = match staff::insert(&mut *tx, &new, now).await {
+        Ok(id) => id,
         Err(e) if e.is_unique_violation() => return Ok(Err(CreateRefusal::LoginIdTaken)),
         Err(e) => return Err(e.into()),
-    }
+    };
     let detail = format!("staff {login_id} ({}) created for office {}", role.as_str(), office.number);
     audit::record(
         &mut *tx,
@@ -144,10 +146,11 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    Ok(Ok(Credentials { password, otpauth_url: secret.otpauth_url(TOTP_ISSUER, &login_id) }))
+    Ok(Ok(Credentials { staff_id, password }))
 }
 
-/// A new one-time password and TOTP secret for a staff member (admin action).
+/// A new one-time password and a fresh, unconfirmed TOTP secret for a staff member (admin
+/// action): the member enrols again at their next login; every session of theirs ends.
 pub async fn reset(state: &AppState, staff_id: i64, actor: &str) -> Result<Option<Credentials>, FlowError> {
     let Some(row) = staff::find(state.store.pool(), staff_id).await? else { return Ok(None) };
     let password = one_time_password()?;
@@ -165,7 +168,7 @@ pub async fn reset(state: &AppState, staff_id: i64, actor: &str) -> Result<Optio
     )
     .await?;
     tx.commit().await?;
-    Ok(Some(Credentials { password, otpauth_url: secret.otpauth_url(TOTP_ISSUER, &row.login_id) }))
+    Ok(Some(Credentials { staff_id: row.id, password }))
 }
 
 pub async fn set_disabled(state: &AppState, staff_id: i64, disabled: bool, actor: &str) -> Result<bool, FlowError> {
@@ -194,8 +197,10 @@ pub enum LoginOutcome {
     Rejected,
     ClientLimited,
     /// First login: the authenticator app must be enrolled (QR code) before anything else.
+    /// `tag` ties the pending enrolment to the credentials the password was checked against.
     NeedsEnrolment {
         staff_id: i64,
+        tag: String,
     },
     LoggedIn {
         staff_id: i64,
@@ -210,6 +215,8 @@ pub async fn login(
     code: &str,
     client: &str,
 ) -> Result<LoginOutcome, FlowError> {
+    // A full hashing queue answers 503 before anything is counted against anyone.
+    let admission = state.hasher.admit()?;
     let Ok(client_slot) = STAFF_FAILURES_PER_CLIENT.reserve(state, client).await? else {
         return Ok(LoginOutcome::ClientLimited);
     };
@@ -217,30 +224,21 @@ pub async fn login(
         Some(id) => staff::find_by_login(state.store.pool(), &id).await?,
         None => None,
     };
-    let matched = state.hasher.verify(password, row.as_ref().map(|r| r.password_hash.clone())).await?;
+    // Counted before the hash, so a burst cannot slip more tries past the lock while hashes run.
+    let attempt = match &row {
+        Some(r) => staff_lock::reserve(state, r.id, state.now()).await?,
+        None => None,
+    };
+    // Hashed even when nothing was reserved (unknown, locked, disabled): the same time either way.
+    let matched = admission.verify(password, row.as_ref().map(|r| r.password_hash.clone())).await?;
     let now = state.now();
-    let usable =
-        row.as_ref().filter(|r| r.disabled_at.is_none() && r.locked_until.is_none_or(|until| until <= store::ms(now)));
-    let outcome = match (matched, usable) {
-        (true, Some(r)) if r.totp_confirmed_at.is_none() => LoginOutcome::NeedsEnrolment { staff_id: r.id },
-        (true, Some(r)) => {
-            let secret = TotpSecret::open(&r.totp_secret, &state.keys);
-            let step = secret.and_then(|s| s.verify(code.trim(), now, r.totp_last_step));
-            match step {
-                Some(step) if staff::accept_step(state.store.pool(), r.id, step, store::ms(now)).await? => {
-                    LoginOutcome::LoggedIn { staff_id: r.id, must_change_password: r.must_change_password == 1 }
-                }
-                _ => LoginOutcome::Rejected,
-            }
-        }
+    let outcome = match (&row, &attempt) {
+        (Some(r), Some(attempt)) if matched => decide(state, r, attempt, code, now).await?,
         _ => LoginOutcome::Rejected,
     };
     if outcome == LoginOutcome::Rejected {
         client_slot.keep();
-        if let Some(r) = &row {
-            let until = store::ms(now + state.settings.login_lock);
-            staff::record_failure(state.store.pool(), r.id, until, LOCK_THRESHOLD).await?;
-        }
+        staff_lock::record_refusal(state, login_id, row.as_ref(), attempt.as_ref(), client, now).await?;
     } else {
         client_slot.release(state).await?;
     }
@@ -258,16 +256,69 @@ pub async fn login(
     Ok(outcome)
 }
 
-/// The authenticator enrolment of a first login: the otpauth URL to show as a QR code.
+/// The right password: the TOTP code (unless the app is still to be enrolled), then the guarded
+/// statement that accepts the login only if no other request's failure has locked it meanwhile.
+async fn decide(
+    state: &AppState,
+    r: &staff::StaffRow,
+    attempt: &staff_lock::Attempt,
+    code: &str,
+    now: jiff::Timestamp,
+) -> Result<LoginOutcome, FlowError> {
+    if r.totp_confirmed_at.is_none() {
+        let accepted = staff_lock::accept(state, r.id, attempt, None, now).await?;
+        return Ok(if accepted {
+            LoginOutcome::NeedsEnrolment { staff_id: r.id, tag: enrolment_tag(state, r) }
+        } else {
+            LoginOutcome::Rejected
+        });
+    }
+    let secret = TotpSecret::open(&r.totp_secret, &state.keys);
+    match secret.and_then(|s| s.verify(code.trim(), now, r.totp_last_step)) {
+        Some(step) if staff_lock::accept(state, r.id, attempt, Some(step), now).await? => {
+            Ok(LoginOutcome::LoggedIn { staff_id: r.id, must_change_password: r.must_change_password == 1 })
+        }
+        _ => Ok(LoginOutcome::Rejected),
+    }
+}
+
+/// The otpauth URL of a staff member's TOTP secret. Only the member's own enrolment page (after
+/// their password was accepted, see [`pending_enrolment_url`]) and the CLI that creates the first
+/// admin (whose operator is that admin, SPEC §7) show it.
 pub async fn enrolment_url(state: &AppState, staff_id: i64) -> Result<Option<String>, FlowError> {
     let Some(row) = staff::find(state.store.pool(), staff_id).await? else { return Ok(None) };
     Ok(TotpSecret::open(&row.totp_secret, &state.keys).map(|s| s.otpauth_url(TOTP_ISSUER, &row.login_id)))
 }
 
+/// Ties a pending enrolment to the credentials it was granted under. A reissue seals a new
+/// secret, so a browser that logged in with the old one-time password can no longer enrol (and
+/// thereby take over) the new secret.
+fn enrolment_tag(state: &AppState, row: &staff::StaffRow) -> String {
+    state.keys.hash(Purpose::Session, &format!("staff-enrolment:{}:{}", row.id, row.totp_secret))
+}
+
+/// The member of a pending enrolment, while it is still theirs to complete.
+async fn pending_member(state: &AppState, staff_id: i64, tag: &str) -> Result<Option<staff::StaffRow>, FlowError> {
+    let row = staff::find(state.store.pool(), staff_id).await?;
+    Ok(row.filter(|r| r.disabled_at.is_none() && r.totp_confirmed_at.is_none() && enrolment_tag(state, r) == tag))
+}
+
+/// The first login's enrolment: the otpauth URL to show as a QR code, or `None` when the
+/// enrolment is void (reissued, disabled or done meanwhile).
+pub async fn pending_enrolment_url(state: &AppState, staff_id: i64, tag: &str) -> Result<Option<String>, FlowError> {
+    let Some(row) = pending_member(state, staff_id, tag).await? else { return Ok(None) };
+    Ok(TotpSecret::open(&row.totp_secret, &state.keys).map(|s| s.otpauth_url(TOTP_ISSUER, &row.login_id)))
+}
+
 /// Confirms enrolment with a first code from the app. Returns whether a password change is due,
-/// or `None` when the code is wrong.
-pub async fn confirm_enrolment(state: &AppState, staff_id: i64, code: &str) -> Result<Option<bool>, FlowError> {
-    let Some(row) = staff::find(state.store.pool(), staff_id).await? else { return Ok(None) };
+/// or `None` when the code is wrong or the enrolment void.
+pub async fn confirm_enrolment(
+    state: &AppState,
+    staff_id: i64,
+    tag: &str,
+    code: &str,
+) -> Result<Option<bool>, FlowError> {
+    let Some(row) = pending_member(state, staff_id, tag).await? else { return Ok(None) };
     let now = state.now();
     let step =
         TotpSecret::open(&row.totp_secret, &state.keys).and_then(|s| s.verify(code.trim(), now, row.totp_last_step));
@@ -277,22 +328,6 @@ pub async fn confirm_enrolment(state: &AppState, staff_id: i64, code: &str) -> R
         }
         _ => Ok(None),
     }
-}
-
-/// Sets a staff member's own new password (policy of SPEC §3.4, without job-seeker context).
-pub async fn change_password(
-    state: &AppState,
-    staff_id: i64,
-    password: Secret,
-    confirmation: &Secret,
-) -> Result<Result<(), Vec<PasswordRule>>, FlowError> {
-    let new = match NewPassword::parse(password, confirmation, &PasswordContext::default()) {
-        Ok(p) => p,
-        Err(unmet) => return Ok(Err(unmet)),
-    };
-    let hash = state.hasher.hash(new.secret()).await?;
-    staff::set_password(state.store.pool(), staff_id, &hash).await?;
-    Ok(Ok(()))
 }
 
 #[derive(Debug, PartialEq, Eq)]

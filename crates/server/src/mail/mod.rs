@@ -30,6 +30,11 @@ pub enum Message<'a> {
     EmailChangeCodeV1 { key: &'a SixDigitCode, expires_at: Timestamp, ttl_minutes: u64 },
     /// The login ID changed; sent to the old address.
     EmailChangedV1 { new_email: &'a str },
+    /// The counter changed the login ID (the holder lost the mailbox); sent to the old address,
+    /// without the new one (whoever reads the old mailbox now need not learn it).
+    EmailChangedByCounterV1 { office: &'a str },
+    /// The counter changed the login ID to this address; sent to the new address.
+    LoginIdSetByCounterV1 { office: &'a str },
     /// The password was changed on My Page.
     PasswordChangedV1,
     /// Someone tried to open an account with an address that is already a login ID.
@@ -49,6 +54,8 @@ impl Message<'_> {
             Self::PasswordResetV1 => "password_reset.v1",
             Self::EmailChangeCodeV1 { .. } => "email_change_code.v1",
             Self::EmailChangedV1 { .. } => "email_changed.v1",
+            Self::EmailChangedByCounterV1 { .. } => "email_changed_by_counter.v1",
+            Self::LoginIdSetByCounterV1 { .. } => "login_id_set_by_counter.v1",
             Self::PasswordChangedV1 => "password_changed.v1",
             Self::AddressInUseV1 => "address_in_use.v1",
             Self::AccountOpenedV1 => "account_opened.v1",
@@ -130,6 +137,21 @@ impl Message<'_> {
             Self::EmailChangedV1 { new_email } => {
                 (t.get("mail.email_changed.subject"), t.fmt("mail.email_changed.body", &[("new_email", new_email)]))
             }
+            Self::EmailChangedByCounterV1 { office } => (
+                t.get("mail.email_changed_by_counter.subject"),
+                t.fmt("mail.email_changed_by_counter.body", &[("office", office)]),
+            ),
+            Self::LoginIdSetByCounterV1 { office } => (
+                t.get("mail.login_id_set_by_counter.subject"),
+                t.fmt(
+                    "mail.login_id_set_by_counter.body",
+                    &[
+                        ("office", office),
+                        ("login_url", &format!("{base_url}/login")),
+                        ("forgot_url", &format!("{base_url}/login/forgot")),
+                    ],
+                ),
+            ),
             Self::PasswordChangedV1 => (
                 t.get("mail.password_changed.subject"),
                 t.fmt("mail.password_changed.body", &[("forgot_url", &format!("{base_url}/login/forgot"))]),

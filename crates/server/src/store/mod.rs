@@ -87,8 +87,10 @@ macro_rules! single_use_statements {
                 return Ok($crate::store::Entry::Right);
             }
             if n >= max {
-                $void(pool, id, now_ms).await?;
-                return Ok($crate::store::Entry::VoidedNow);
+                // A right entry's reservation given back can let two wrong ones reach `max`;
+                // only the one that voids the secret says so.
+                let voided_by_this = $void(pool, id, now_ms).await?;
+                return Ok($crate::store::Entry::WrongAndVoid { voided_by_this });
             }
             Ok($crate::store::Entry::Wrong { remaining: max - n })
         }
@@ -121,8 +123,11 @@ pub enum Entry {
     Wrong {
         remaining: i64,
     },
-    /// This wrong entry was the last allowed: the secret is now void.
-    VoidedNow,
+    /// A wrong entry, and the secret is now void: voided by this entry (the last allowed), or by
+    /// a parallel one that also reached the last place after a right entry gave its place back.
+    WrongAndVoid {
+        voided_by_this: bool,
+    },
     /// Not compared: the secret is void, used, expired, or its entries are all taken.
     Inactive,
 }
@@ -132,6 +137,7 @@ pub mod attempts;
 pub mod audit;
 pub mod auth_keys;
 pub mod codes;
+pub mod cutoff;
 pub mod documents;
 pub mod job_seekers;
 pub mod login;

@@ -112,3 +112,17 @@ pub async fn delete_for_account<'e>(ex: impl Executor<'e, Database = Any>, accou
 pub async fn delete_for_staff<'e>(ex: impl Executor<'e, Database = Any>, staff_id: i64) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM sessions WHERE staff_id = $1").bind(staff_id).execute(ex).await?.rows_affected())
 }
+
+/// Ends every session of a staff member but `keep_id_hash` (their own password change).
+pub async fn delete_other_for_staff<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    staff_id: i64,
+    keep_id_hash: &str,
+) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE staff_id = $1 AND id_hash <> $2")
+        .bind(staff_id)
+        .bind(keep_id_hash)
+        .execute(ex)
+        .await?
+        .rows_affected())
+}

@@ -1,5 +1,6 @@
-//! `staff`: counter staff and admins. Password failures lock like job seekers' logins; the last
-//! accepted TOTP step is advanced by a guarded update, so a code cannot be used twice.
+//! `staff`: counter staff and admins. A password attempt is reserved (counted) before the hash is
+//! checked and a login decided by a guarded update, so a burst can neither outrun the lock nor
+//! log in past it; the last accepted TOTP step is advanced the same way, so a code works once.
 
 use sqlx::{Any, Executor, FromRow};
 
@@ -70,23 +71,76 @@ pub async fn list<'e>(ex: impl Executor<'e, Database = Any>) -> Result<Vec<Staff
     Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM staff ORDER BY office_id, login_id")).fetch_all(ex).await?)
 }
 
-/// Counts a failed login; every `threshold`-th consecutive failure locks until `lock_until_ms`.
-pub async fn record_failure<'e>(
+/// Reserves one password attempt before the password is checked, counting it as a failure
+/// until [`accept_login`] says otherwise. One guarded statement, so a burst on any number of
+/// nodes counts exactly as the same attempts one at a time: while a lock holds (or the member is
+/// disabled) nothing is counted and `None` comes back; after a lock has run out the count starts
+/// over at 1. The reservation whose count reaches `threshold` sets the lock itself, until
+/// `lock_until_ms`. Every right-hand side sees the old row, on SQLite and PostgreSQL alike.
+pub async fn reserve_attempt<'e>(
     ex: impl Executor<'e, Database = Any>,
     id: i64,
+    now_ms: i64,
     lock_until_ms: i64,
     threshold: i64,
 ) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "UPDATE staff SET failed_logins = failed_logins + 1, \
-         locked_until = CASE WHEN (failed_logins + 1) % $3 = 0 THEN $2 ELSE locked_until END \
-         WHERE id = $1 RETURNING failed_logins",
+        "UPDATE staff SET \
+         failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END, \
+         locked_until = CASE WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= $4 \
+         THEN $3 ELSE NULL END \
+         WHERE id = $1 AND disabled_at IS NULL AND (locked_until IS NULL OR locked_until <= $2) \
+         RETURNING failed_logins",
     )
     .bind(id)
+    .bind(now_ms)
     .bind(lock_until_ms)
     .bind(threshold)
     .fetch_optional(ex)
     .await?)
+}
+
+/// Decides a login whose password (and TOTP code, `step`) was right: clears the failure count
+/// and the caller's own provisional lock. False when the member was locked meanwhile by another
+/// request's failure (a lock the caller did not set and that still holds at `now_ms`), was
+/// disabled, or when `step` is not newer than every step used before (a replay): then the login
+/// is refused.
+///
+/// `own_lock_ms` is the lock the caller's reservation set, if its count reached `threshold`: no
+/// other reservation can touch the row while that lock holds, so (`locked_until`, count) still
+/// being exactly what the caller wrote means the lock is the caller's.
+pub async fn accept_login<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: i64,
+    step: Option<i64>,
+    own_lock_ms: Option<i64>,
+    threshold: i64,
+    now_ms: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE staff SET failed_logins = 0, locked_until = NULL, totp_last_step = COALESCE($2, totp_last_step) \
+         WHERE id = $1 AND disabled_at IS NULL AND ($2 IS NULL OR totp_last_step < $2) \
+         AND (locked_until IS NULL OR locked_until <= $5 OR (locked_until = $3 AND failed_logins = $4))",
+    )
+    .bind(id)
+    .bind(step)
+    .bind(own_lock_ms)
+    .bind(threshold)
+    .bind(now_ms)
+    .execute(ex)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Lifts a lock and clears the failure count (admin or CLI). False for an unknown id.
+pub async fn unlock<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<bool> {
+    Ok(sqlx::query("UPDATE staff SET locked_until = NULL, failed_logins = 0 WHERE id = $1")
+        .bind(id)
+        .execute(ex)
+        .await?
+        .rows_affected()
+        == 1)
 }
 
 /// Accepts TOTP step `step` if it is newer than every step used before; false on a replay

@@ -39,6 +39,9 @@ pub struct FlowData {
     /// A staff login that passed the password and still needs enrolment or a new password.
     #[serde(default)]
     pub staff_pending: Option<i64>,
+    /// Which credentials that staff login passed (a reissue voids the pending enrolment).
+    #[serde(default)]
+    pub staff_pending_tag: Option<String>,
     /// A change of login ID waiting for its code: the change's id and the new address.
     #[serde(default)]
     pub email_change: Option<(i64, String)>,

@@ -15,3 +15,4 @@ mod opening;
 mod platform;
 mod recovery;
 mod staff;
+mod staff_security;

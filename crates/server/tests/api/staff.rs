@@ -3,25 +3,28 @@
 
 use std::time::Duration;
 
-use mypage::flows::staff::{self, Credentials, Role};
+use mypage::flows::staff::{self, Role};
 use mypage::totp::TotpSecret;
 
 use crate::both_databases;
+use crate::helpers::browser::Page;
 use crate::helpers::{Browser, TestApp};
 
 const NUMBER: &str = "60049-58004503";
 
-fn secret_of(credentials: &Credentials) -> TotpSecret {
-    let secret = credentials.otpauth_url.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+/// The TOTP secret of the otpauth URL a page shows, read as an authenticator app would.
+pub(crate) fn secret_shown(page: &Page) -> TotpSecret {
+    let url = page.body.split("otpauth://").nth(1).unwrap_or_else(|| panic!("no otpauth URL in:\n{}", page.body));
+    let secret = url.split("secret=").nth(1).unwrap().split('&').next().unwrap();
     TotpSecret::from_base32(secret).unwrap()
 }
 
 /// The code an authenticator app shows now.
-fn code_now(app: &TestApp, secret: &TotpSecret) -> String {
+pub(crate) fn code_now(app: &TestApp, secret: &TotpSecret) -> String {
     secret.code_at(mypage_domain::clock::Clock::now(&app.clock).as_second() / 30)
 }
 
-async fn add_office(app: &TestApp, number: &str, name: &str) {
+pub(crate) async fn add_office(app: &TestApp, number: &str, name: &str) {
     let office = mypage::flows::registry::OfficeNumber::parse(number).unwrap();
     mypage::flows::registry::add_office(&app.state, &office, name, Some("館内 Free WiFi: kushiro_anteisyo"), "test")
         .await
@@ -29,9 +32,8 @@ async fn add_office(app: &TestApp, number: &str, name: &str) {
 }
 
 /// Creates a staff member and walks their first login (enrolment, password change).
-async fn staff_browser(app: &TestApp, login_id: &str, role: Role, office: &str) -> (Browser, TotpSecret) {
+pub(crate) async fn staff_browser(app: &TestApp, login_id: &str, role: Role, office: &str) -> (Browser, TotpSecret) {
     let credentials = staff::create(&app.state, login_id, login_id, role, office, "test").await.unwrap().unwrap();
-    let secret = secret_of(&credentials);
     let browser = app.browser();
     let form = browser.get("/staff/login").await;
     let first = browser
@@ -49,6 +51,7 @@ async fn staff_browser(app: &TestApp, login_id: &str, role: Role, office: &str) 
     let enroll = browser.get("/staff/enroll").await;
     enroll.assert_contains("<svg");
     enroll.assert_contains("otpauth://totp/");
+    let secret = secret_shown(&enroll);
     let wrong = browser.post("/staff/enroll", &[("csrf", &enroll.csrf()), ("totp", "000000")]).await;
     assert_eq!(wrong.status, 422);
     browser
@@ -60,7 +63,12 @@ async fn staff_browser(app: &TestApp, login_id: &str, role: Role, office: &str) 
     browser
         .post(
             "/staff/password",
-            &[("csrf", &form.csrf()), ("password", "Counter#2026pw"), ("password_confirmation", "Counter#2026pw")],
+            &[
+                ("csrf", &form.csrf()),
+                ("current_password", credentials.password.expose()),
+                ("password", "Counter#2026pw"),
+                ("password_confirmation", "Counter#2026pw"),
+            ],
         )
         .await
         .assert_redirect("/staff");
@@ -68,7 +76,7 @@ async fn staff_browser(app: &TestApp, login_id: &str, role: Role, office: &str) 
     (browser, secret)
 }
 
-async fn staff_login(browser: &Browser, login_id: &str, code: &str) -> crate::helpers::browser::Page {
+pub(crate) async fn staff_login(browser: &Browser, login_id: &str, code: &str) -> Page {
     let form = browser.get("/staff/login").await;
     browser
         .post(
@@ -325,7 +333,7 @@ async fn admins_search_the_audit_log_and_manage_staff(app: &TestApp) {
         )
         .await;
     created.assert_contains("一時パスワード");
-    created.assert_contains("otpauth://totp/");
+    assert!(!created.contains("otpauth://"), "the member's TOTP secret is theirs alone");
     let staff_id = app.scalar("SELECT id FROM staff WHERE login_id = 'kushiro2'").await;
     admin
         .post(&format!("/staff/members/{staff_id}/disable"), &[("csrf", &csrf)])

@@ -1,5 +1,5 @@
 //! Console pages beyond one job seeker: CSV import (every clerk, own office only), and for
-//! admins the audit log, offices and staff.
+//! admins the audit log, offices and the documents (staff members are in `members`).
 
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
@@ -10,17 +10,17 @@ use serde::Deserialize;
 use super::{CurrentStaff, Nav};
 use crate::flows::opening::DocumentKind;
 use crate::flows::registry::{self, AddOffice, OfficeNumber};
-use crate::flows::staff::{self, CreateRefusal, Credentials, Role};
+use crate::flows::staff;
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::import::{self, RowOutcome};
 use crate::state::AppState;
 use crate::store::{self, audit, offices};
 use crate::web::error::AppError;
-use crate::web::form::{CsrfForm, Form};
+use crate::web::form::Form;
 use crate::web::page::{self, Errors, echo};
 use crate::web::session::{self, Realm};
 
-fn admin_only(current: &CurrentStaff) -> Result<(), AppError> {
+pub(super) fn admin_only(current: &CurrentStaff) -> Result<(), AppError> {
     if current.member.is_admin() { Ok(()) } else { Err(AppError::Forbidden) }
 }
 
@@ -265,131 +265,6 @@ pub async fn update_office(
     };
     audit::record(state.store.pool(), &event, store::ms(state.now())).await?;
     Ok(page::see_other("/staff/offices"))
-}
-
-#[derive(Template)]
-#[template(path = "staff/members.html")]
-struct MembersPage<'a> {
-    t: &'a Catalog,
-    nav: Nav,
-    /// id, login id, name, role, office, disabled?
-    members: Vec<(i64, String, String, String, String, bool)>,
-    offices: Vec<offices::OfficeRow>,
-    errors: Errors,
-    credentials: Option<(String, String, String, String)>,
-}
-
-async fn members_page(
-    state: &AppState,
-    current: &CurrentStaff,
-    errors: Errors,
-    credentials: Option<(String, Credentials)>,
-) -> Result<Response, AppError> {
-    let t = catalog(request_lang());
-    let all_offices = offices::list(state.store.pool()).await?;
-    let office_name = |id: i64| all_offices.iter().find(|o| o.id == id).map(|o| o.name.clone()).unwrap_or_default();
-    let members = store::staff::list(state.store.pool())
-        .await?
-        .into_iter()
-        .map(|m| {
-            (
-                m.id,
-                m.login_id,
-                m.name,
-                t.get(&format!("staff.role.{}", m.role)),
-                office_name(m.office_id),
-                m.disabled_at.is_some(),
-            )
-        })
-        .collect();
-    let has_errors = !errors.is_empty();
-    let credentials = credentials.map(|(login_id, c)| {
-        let svg = super::auth::qr_svg(&c.otpauth_url);
-        (login_id, c.password.expose().to_owned(), c.otpauth_url, svg)
-    });
-    let page = MembersPage { t, nav: Nav::of(current), members, offices: all_offices, errors, credentials };
-    Ok(page::html(page.render()?, has_errors))
-}
-
-pub async fn members(State(state): State<AppState>, current: CurrentStaff) -> Result<Response, AppError> {
-    admin_only(&current)?;
-    members_page(&state, &current, Errors::default(), None).await
-}
-
-#[derive(Deserialize)]
-pub struct MemberForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    login_id: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    office: String,
-}
-
-pub async fn create_member(
-    State(state): State<AppState>,
-    current: CurrentStaff,
-    headers: HeaderMap,
-    Form(form): Form<MemberForm>,
-) -> Result<Response, AppError> {
-    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
-    admin_only(&current)?;
-    let t = catalog(request_lang());
-    let mut errors = Errors::default();
-    let name = mypage_domain::text::normalize(&form.name);
-    let role = Role::parse(&form.role);
-    if name.is_empty() {
-        errors.add("name", t.get("staff.members.name_missing"));
-    }
-    let Some(role) = role.filter(|_| errors.is_empty()) else {
-        if role.is_none() {
-            errors.add("role", t.get("staff.members.role_missing"));
-        }
-        return members_page(&state, &current, errors, None).await;
-    };
-    match staff::create(&state, &form.login_id, &name, role, form.office.trim(), &current.member.actor()).await? {
-        Ok(credentials) => {
-            let login_id = staff::parse_login_id(&form.login_id).unwrap_or_default();
-            members_page(&state, &current, errors, Some((login_id, credentials))).await
-        }
-        Err(refusal) => {
-            let key = match refusal {
-                CreateRefusal::BadLoginId => "staff.members.bad_login_id",
-                CreateRefusal::LoginIdTaken => "staff.members.taken",
-                CreateRefusal::UnknownOffice => "staff.offices.bad_number",
-            };
-            errors.add("login_id", t.get(key));
-            members_page(&state, &current, errors, None).await
-        }
-    }
-}
-
-pub async fn member_action(
-    State(state): State<AppState>,
-    current: CurrentStaff,
-    headers: HeaderMap,
-    Path((id, action)): Path<(i64, String)>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, AppError> {
-    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
-    admin_only(&current)?;
-    let actor = current.member.actor();
-    match action.as_str() {
-        "reset" => {
-            let row = store::staff::find(state.store.pool(), id).await?.ok_or(AppError::NotFound)?;
-            let credentials = staff::reset(&state, id, &actor).await?.ok_or(AppError::NotFound)?;
-            members_page(&state, &current, Errors::default(), Some((row.login_id, credentials))).await
-        }
-        "disable" | "enable" if id != current.member.id => {
-            staff::set_disabled(&state, id, action == "disable", &actor).await?;
-            Ok(page::see_other("/staff/members"))
-        }
-        _ => Err(AppError::NotFound),
-    }
 }
 
 #[derive(Template)]

@@ -10,6 +10,7 @@ use mypage_domain::secret::Secret;
 use serde::Deserialize;
 
 use crate::flows::staff::{self, LoginOutcome};
+use crate::flows::staff_password::{self, ChangeRequest, PasswordChange};
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
@@ -84,8 +85,8 @@ pub async fn submit_login(
             let to = if must_change_password { "/staff/password" } else { "/staff" };
             rotate(&state, session, Some(staff_id), FlowData::default(), to).await
         }
-        LoginOutcome::NeedsEnrolment { staff_id } => {
-            let data = FlowData { staff_pending: Some(staff_id), ..Default::default() };
+        LoginOutcome::NeedsEnrolment { staff_id, tag } => {
+            let data = FlowData { staff_pending: Some(staff_id), staff_pending_tag: Some(tag), ..Default::default() };
             rotate(&state, session, None, data, "/staff/enroll").await
         }
         outcome @ (LoginOutcome::Rejected | LoginOutcome::ClientLimited) => {
@@ -116,18 +117,25 @@ pub fn qr_svg(data: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn enrolment(state: &AppState, headers: &HeaderMap) -> Result<Option<(Session, i64)>, AppError> {
+/// The pending enrolment of this browser: its session, the staff member and the credentials tag.
+async fn enrolment(state: &AppState, headers: &HeaderMap) -> Result<Option<(Session, i64, String)>, AppError> {
     let session = session::load_in(state, Realm::Staff, headers).await?;
-    Ok(session.and_then(|s| s.data.staff_pending.map(|id| (s, id))))
+    Ok(session.and_then(|s| match (s.data.staff_pending, s.data.staff_pending_tag.clone()) {
+        (Some(id), Some(tag)) => Some((s, id, tag)),
+        _ => None,
+    }))
 }
 
+/// The enrolment page, or the login when the enrolment is void (reissued, disabled, done).
 async fn render_enroll(
     state: &AppState,
     session: &Session,
-    staff_id: i64,
+    (staff_id, tag): (i64, &str),
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let url = staff::enrolment_url(state, staff_id).await?.ok_or(AppError::NotFound)?;
+    let Some(url) = staff::pending_enrolment_url(state, staff_id, tag).await? else {
+        return Ok(page::see_other("/staff/login"));
+    };
     let has_errors = !errors.is_empty();
     let page = EnrollPage {
         t: catalog(request_lang()),
@@ -141,7 +149,7 @@ async fn render_enroll(
 
 pub async fn show_enroll(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     match enrolment(&state, &headers).await? {
-        Some((session, staff_id)) => render_enroll(&state, &session, staff_id, Errors::default()).await,
+        Some((session, staff_id, tag)) => render_enroll(&state, &session, (staff_id, &tag), Errors::default()).await,
         None => Ok(page::see_other("/staff/login")),
     }
 }
@@ -160,8 +168,10 @@ pub async fn submit_enroll(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
-    let Some(staff_id) = session.data.staff_pending else { return Ok(page::see_other("/staff/login")) };
-    match staff::confirm_enrolment(&state, staff_id, &form.totp).await? {
+    let (Some(staff_id), Some(tag)) = (session.data.staff_pending, session.data.staff_pending_tag.clone()) else {
+        return Ok(page::see_other("/staff/login"));
+    };
+    match staff::confirm_enrolment(&state, staff_id, &tag, &form.totp).await? {
         Some(must_change) => {
             let to = if must_change { "/staff/password" } else { "/staff" };
             rotate(&state, session, Some(staff_id), FlowData::default(), to).await
@@ -169,7 +179,7 @@ pub async fn submit_enroll(
         None => {
             let mut errors = Errors::default();
             errors.add("totp", catalog(request_lang()).get("staff.enroll.wrong_code"));
-            render_enroll(&state, &session, staff_id, errors).await
+            render_enroll(&state, &session, (staff_id, &tag), errors).await
         }
     }
 }
@@ -179,16 +189,28 @@ pub async fn submit_enroll(
 struct PasswordPage<'a> {
     t: &'a Catalog,
     csrf: String,
+    /// The first login's forced change (the current password is the one-time password).
+    forced: bool,
     errors: Errors,
 }
 
+/// The logged-in staff session and whether the password change is the forced one.
+async fn password_session(state: &AppState, session: Option<Session>) -> Result<Option<(Session, bool)>, AppError> {
+    let Some(session) = session else { return Ok(None) };
+    let Some(staff_id) = session.staff_id else { return Ok(None) };
+    let row = crate::store::staff::find(state.store.pool(), staff_id).await?;
+    Ok(row.filter(|r| r.disabled_at.is_none()).map(|r| (session, r.must_change_password == 1)))
+}
+
 pub async fn show_password(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    match session::load_in(&state, Realm::Staff, &headers).await? {
-        Some(session) if session.staff_id.is_some() => {
-            let page = PasswordPage { t: catalog(request_lang()), csrf: session.csrf, errors: Errors::default() };
+    let session = session::load_in(&state, Realm::Staff, &headers).await?;
+    match password_session(&state, session).await? {
+        Some((session, forced)) => {
+            let page =
+                PasswordPage { t: catalog(request_lang()), csrf: session.csrf, forced, errors: Errors::default() };
             Ok(page::html(page.render()?, false))
         }
-        _ => Ok(page::see_other("/staff/login")),
+        None => Ok(page::see_other("/staff/login")),
     }
 }
 
@@ -197,6 +219,8 @@ pub struct PasswordForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    current_password: String,
+    #[serde(default)]
     password: String,
     #[serde(default)]
     password_confirmation: String,
@@ -204,24 +228,34 @@ pub struct PasswordForm {
 
 pub async fn submit_password(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
     let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    let Some((session, forced)) = password_session(&state, Some(session)).await? else {
+        return Ok(page::see_other("/staff/login"));
+    };
     let Some(staff_id) = session.staff_id else { return Ok(page::see_other("/staff/login")) };
     let t = catalog(request_lang());
-    let password = Secret::new(form.password.chars().take(256).collect());
-    let confirmation = Secret::new(form.password_confirmation.chars().take(256).collect());
-    match staff::change_password(&state, staff_id, password, &confirmation).await? {
-        Ok(()) => Ok(page::see_other("/staff")),
-        Err(unmet) => {
+    let secret = |raw: &str| Secret::new(raw.chars().take(256).collect());
+    let (current, confirmation) = (secret(&form.current_password), secret(&form.password_confirmation));
+    let request = ChangeRequest { current: &current, password: secret(&form.password), confirmation: &confirmation };
+    match staff_password::change_password(&state, staff_id, session.id_hash(), request, &client).await? {
+        // A new session ID for what is now a full console session (SPEC §6: rotate at
+        // privilege change); the member's other sessions were ended by the flow.
+        PasswordChange::Changed => rotate(&state, session, Some(staff_id), FlowData::default(), "/staff").await,
+        PasswordChange::Refused { wrong_current, unmet } => {
             let mut errors = Errors::default();
+            if wrong_current {
+                errors.add("current_password", t.get("staff.password.wrong_current"));
+            }
             for rule in unmet {
                 let field =
                     if rule == PasswordRule::ConfirmationMismatch { "password_confirmation" } else { "password" };
                 errors.add(field, t.get(&format!("password.error.{}", rule.key())));
             }
-            Ok(page::html(PasswordPage { t, csrf: session.csrf, errors }.render()?, true))
+            Ok(page::html(PasswordPage { t, csrf: session.csrf, forced, errors }.render()?, true))
         }
     }
 }

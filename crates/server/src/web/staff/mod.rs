@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod members;
 mod seeker_page;
 mod seekers;
 
@@ -46,8 +47,8 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/documents", get(admin::documents).post(admin::publish_document))
         .route("/staff/offices", get(admin::offices).post(admin::add_office))
         .route("/staff/offices/{id}", post(admin::update_office))
-        .route("/staff/members", get(admin::members).post(admin::create_member))
-        .route("/staff/members/{id}/{action}", post(admin::member_action))
+        .route("/staff/members", get(members::show).post(members::create))
+        .route("/staff/members/{id}/{action}", post(members::action))
 }
 
 /// The logged-in staff member and their session. Anyone else is sent to the staff login.

@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::{CurrentStaff, Nav};
 use crate::flows::codes::IssueRefusal;
-use crate::flows::console::{self, AccountAction, EmailChange};
+use crate::flows::console::{self, AccountAction};
+use crate::flows::console_email::{self, EmailChange};
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store;
@@ -293,7 +294,7 @@ pub async fn change_email(
         return Ok(page::see_other(&format!("/staff/seekers/{id}?done=email_invalid")));
     };
     let today = today_jst(state.now());
-    let done = match console::change_email(&state, &current.member, id, &email, today, &client)
+    let done = match console_email::change_email(&state, &current.member, id, &email, today, &client)
         .await?
         .ok_or(AppError::NotFound)?
     {

@@ -63,3 +63,21 @@ async fn one_address_cannot_flood_the_database_with_new_sessions(app: &TestApp) 
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
 }
 both_databases!(one_address_cannot_flood_the_database_with_new_sessions);
+
+async fn made_up_methods_and_unknown_paths_add_no_metric_series(app: &TestApp) {
+    let client = reqwest::Client::new();
+    for i in 0..200 {
+        let method = reqwest::Method::from_bytes(format!("BREW{i}").as_bytes()).unwrap();
+        let made_up = client.request(method, format!("{}/", app.base)).send().await.unwrap();
+        assert_eq!(made_up.status(), 405);
+        let unknown = client.get(format!("{}/no-such-page-{i}", app.base)).send().await.unwrap();
+        assert_eq!(unknown.status(), 404);
+    }
+    let metrics = app.browser().get("/metrics").await;
+    metrics.assert_contains("mypage_http_requests_total{route=\"/\",method=\"other\",status=\"405\"} 200");
+    metrics.assert_contains("mypage_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 200");
+    assert!(!metrics.contains("BREW") && !metrics.contains("no-such-page"), "{}", metrics.body);
+    let lines = metrics.body.lines().count();
+    assert!(lines < 80, "{lines} lines of metrics after 400 odd requests:\n{}", metrics.body);
+}
+both_databases!(made_up_methods_and_unknown_paths_add_no_metric_series);

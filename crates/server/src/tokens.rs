@@ -136,6 +136,14 @@ impl Keys {
         mac.finalize().into_bytes().to_vec()
     }
 
+    /// Identifies the secret without revealing it: HMAC(secret, label), hex. Nodes compare it
+    /// through the database to find out that they were given different secrets.
+    pub fn fingerprint(&self) -> String {
+        let mut mac = self.mac();
+        mac.update(b"mypage secret fingerprint v1");
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Whether `value` hashes to `stored`, in constant time.
     pub fn verify(&self, purpose: Purpose, value: &str, stored: &str) -> bool {
         self.hash(purpose, value).as_bytes().ct_eq(stored.as_bytes()).into()
@@ -154,6 +162,16 @@ mod tests {
         assert_ne!(a.hash(Purpose::AuthKey, "123456"), b.hash(Purpose::AuthKey, "123456"));
         assert!(a.verify(Purpose::AuthKey, "123456", &a.hash(Purpose::AuthKey, "123456")));
         assert!(!a.verify(Purpose::AuthKey, "123457", &a.hash(Purpose::AuthKey, "123456")));
+    }
+
+    #[test]
+    fn the_fingerprint_tells_secrets_apart_without_showing_them() {
+        let secret = "a-secret-that-is-long-enough-000000";
+        let a = Keys::from_secret(secret);
+        assert_eq!(a.fingerprint(), Keys::from_secret(secret).fingerprint());
+        assert_ne!(a.fingerprint(), Keys::from_secret("b-secret-that-is-long-enough-000000").fingerprint());
+        assert_eq!(a.fingerprint().len(), 64);
+        assert!(!a.fingerprint().contains(&URL_SAFE_NO_PAD.encode(secret)));
     }
 
     #[test]

@@ -65,6 +65,7 @@ pub mod job_seekers;
 pub mod login;
 pub mod offices;
 pub mod outbox;
+pub mod server_facts;
 pub mod sessions;
 pub mod settings;
 pub mod staff;

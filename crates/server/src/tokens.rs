@@ -136,6 +136,14 @@ impl Keys {
         mac.finalize().into_bytes().to_vec()
     }
 
+    /// The sealer for one purpose (`label`), under a key of its own derived from the secret, so
+    /// keys for mail bodies, TOTP secrets and keyed hashes never coincide.
+    pub fn sealer(&self, label: &str) -> crate::seal::Sealer {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&self.derive(b"sealing key", label.as_bytes()));
+        crate::seal::Sealer::new(&key)
+    }
+
     /// Identifies the secret without revealing it: HMAC(secret, label), hex. Nodes compare it
     /// through the database to find out that they were given different secrets.
     pub fn fingerprint(&self) -> String {

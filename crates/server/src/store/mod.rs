@@ -93,6 +93,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Randomness(#[from] crate::tokens::RandomnessUnavailable),
 }
 
 impl StoreError {

@@ -38,6 +38,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         None => Keys::load_or_create(&settings.data_dir)?,
     };
     check_secret(&store, &keys).await?;
+    let store = store.with_outbox_sealer(keys.sealer(mail::OUTBOX_SEAL_LABEL));
     let hasher = PasswordHasher::new(settings.hash_workers, settings.hash_queue)?;
     let transport = Transport::new(&settings.mail)?;
     Ok(AppState {

@@ -74,9 +74,10 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use crate::config::DatabaseUrl;
+use crate::seal::Sealer;
 
 /// Which SQL dialect is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +115,44 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Seals outbox bodies; every write transaction carries it (see [`WriteTx`]).
+    outbox_sealer: Option<Sealer>,
+}
+
+/// A write transaction. It dereferences to its connection for every store function, and carries
+/// the outbox sealer, so that mail written in it (`mail::enqueue`) is always sealed and no flow
+/// has to hand the key along.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    outbox_sealer: Option<Sealer>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+
+    /// The sealer for outbox bodies; `None` only on a store opened without one (`migrate`).
+    pub fn outbox_sealer(&self) -> Option<&Sealer> {
+        self.outbox_sealer.as_ref()
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -149,7 +188,17 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, outbox_sealer: None })
+    }
+
+    /// The store with the sealer for outbox bodies; mail can only be written through one.
+    pub fn with_outbox_sealer(mut self, sealer: Sealer) -> Self {
+        self.outbox_sealer = Some(sealer);
+        self
+    }
+
+    pub fn outbox_sealer(&self) -> Option<&Sealer> {
+        self.outbox_sealer.as_ref()
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -171,11 +220,12 @@ impl Store {
     /// A transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`) so two writers queue on busy_timeout instead of deadlocking when both
     /// try to upgrade a read lock.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
-        Ok(match self.backend {
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
-        })
+        };
+        Ok(WriteTx { tx, outbox_sealer: self.outbox_sealer.clone() })
     }
 
     /// Whether the database answers (for `/readyz`).

@@ -95,18 +95,19 @@ impl Keys {
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join("secret.key");
         match std::fs::read_to_string(&path) {
-            Ok(text) if text.trim().len() >= 32 => return Ok(Self::from_secret(text.trim())),
+            Ok(text) if text.trim().len() >= 32 => {
+                if crate::private_fs::readable_by_others(&path) {
+                    tracing::warn!(file = %path.display(), "the server secret is readable by other users; run chmod 600 on it");
+                }
+                return Ok(Self::from_secret(text.trim()));
+            }
             Ok(_) => anyhow::bail!("{} is too short; delete it to generate a new one", path.display()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
         }
-        std::fs::create_dir_all(data_dir)?;
+        crate::private_fs::create_dir(data_dir)?;
         let secret = random_token()?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path)?;
+        let mut file = crate::private_fs::file_options().write(true).create_new(true).open(&path)?;
         file.write_all(secret.as_bytes())?;
         file.sync_all()?;
         Ok(Self::from_secret(&secret))

@@ -238,17 +238,19 @@ impl Store {
     }
 }
 
-/// Adds `mode=rwc` so a missing SQLite file is created, and creates its folder.
+/// Adds `mode=rwc` so a missing SQLite file is created, and creates it and its folder privately
+/// (0600 in a 0700 folder; SQLite gives `-wal` and `-shm` the database file's mode).
 fn sqlite_url(url: &str) -> Result<String> {
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let file = path.split('?').next().unwrap_or_default();
-    let parent = std::path::Path::new(file).parent().filter(|p| !p.as_os_str().is_empty());
-    if !file.starts_with("file:")
-        && file != ":memory:"
-        && let Some(parent) = parent
-    {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", parent.display())))?;
+    if !file.starts_with("file:") && file != ":memory:" && !file.is_empty() {
+        let file = std::path::Path::new(file);
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::private_fs::create_dir(parent)
+                .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        crate::private_fs::prepare_sqlite_file(file)
+            .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", file.display())))?;
     }
     Ok(if url.contains("mode=") {
         url.to_owned()

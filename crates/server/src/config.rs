@@ -18,6 +18,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("mail", "file:data/mail"),
     ("mail_from", "MyPage <no-reply@localhost>"),
     ("trusted_proxy", ""),
+    ("client_ipv6_prefix", "64"),
     ("log", "text"),
     ("data_dir", "data"),
     ("secret", ""),
@@ -244,6 +245,8 @@ pub struct Settings {
     pub mail: MailTransport,
     pub mail_from: String,
     pub trusted_proxy: Option<IpAddr>,
+    /// IPv6 clients are limited per network of this many leading bits (one host gets a /64).
+    pub client_ipv6_prefix: u8,
     pub log: LogFormat,
     pub data_dir: PathBuf,
     /// Server secret for keyed hashes; when absent it is generated into `data_dir`.
@@ -377,6 +380,10 @@ impl Layers {
                     raw.parse().map(Some).map_err(|_| "must be an IP address".to_owned())
                 }
             })?,
+            client_ipv6_prefix: self.parse("client_ipv6_prefix", |raw| match raw.parse::<u8>() {
+                Ok(n) if (32..=128).contains(&n) => Ok(n),
+                _ => Err("must be a prefix length from 32 to 128, like 64".into()),
+            })?,
             log: self.parse("log", |raw| match raw {
                 "text" => Ok(LogFormat::Text),
                 "json" => Ok(LogFormat::Json),
@@ -439,6 +446,20 @@ mod tests {
         assert_eq!(s.login_lock, Duration::from_secs(30 * 60));
         assert_eq!(s.legacy_cutoff.to_string(), "2026-03-22");
         assert_eq!(s.mail, MailTransport::File(PathBuf::from("data/mail")));
+        assert_eq!(s.client_ipv6_prefix, 64);
+    }
+
+    #[test]
+    fn the_ipv6_prefix_must_be_from_32_to_128() {
+        for (raw, ok) in [("48", true), ("128", true), ("32", true), ("31", false), ("129", false), ("/64", false)] {
+            let mut layers = Layers::defaults();
+            layers.apply_env(env(&[("MYPAGE_CLIENT_IPV6_PREFIX", raw)])).unwrap();
+            let result = layers.settings();
+            assert_eq!(result.is_ok(), ok, "{raw}");
+            if let Err(e) = result {
+                assert!(e.to_string().starts_with("MYPAGE_CLIENT_IPV6_PREFIX:"), "{e}");
+            }
+        }
     }
 
     #[test]

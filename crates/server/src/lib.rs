@@ -10,6 +10,8 @@ pub mod i18n;
 pub mod import;
 pub mod mail;
 pub mod metrics;
+pub mod private_fs;
+pub mod seal;
 pub mod startup;
 pub mod state;
 pub mod store;

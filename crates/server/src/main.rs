@@ -328,7 +328,7 @@ async fn demo(settings: &mut Settings) -> anyhow::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
-    std::fs::create_dir_all(&dir)?;
+    mypage::private_fs::create_dir(&dir)?;
     settings.database_url = mypage::config::DatabaseUrl::new(format!("sqlite://{}", dir.join("mypage.db").display()));
     settings.mail = mypage::config::MailTransport::File(dir.join("mail"));
     // Links in mail and the QR code should reach this demo even when it listens elsewhere.

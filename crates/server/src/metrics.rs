@@ -1,5 +1,9 @@
 //! Prometheus metrics, kept per application instance (no process-global recorder, so parallel
 //! tests do not see each other's numbers) and rendered in the text exposition format.
+//!
+//! Every label value comes from a closed set: the method is one of [`Method`]'s variants, the
+//! route one of the router's templates (and at most [`MAX_ROUTES`] of them), the status a code
+//! the server itself chose. Nothing a client sends can add a series, so memory stays bounded.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,9 +20,64 @@ struct Histogram {
     sum: f64,
 }
 
+/// More distinct routes than the router has; past it, routes are counted as [`OTHER_ROUTE`].
+pub const MAX_ROUTES: usize = 200;
+/// The route label of requests that matched no route (the raw path is never a label).
+pub const UNMATCHED: &str = "unmatched";
+/// The route label past [`MAX_ROUTES`] (a guard: the router's templates are far fewer).
+pub const OTHER_ROUTE: &str = "other";
+
+/// The request method as a label: the standard ones, and `other` for anything a client made up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Delete,
+    Patch,
+    Options,
+    Other,
+}
+
+impl Method {
+    pub fn of(method: &axum::http::Method) -> Self {
+        use axum::http::Method as M;
+        match *method {
+            M::GET => Self::Get,
+            M::HEAD => Self::Head,
+            M::POST => Self::Post,
+            M::PUT => Self::Put,
+            M::DELETE => Self::Delete,
+            M::PATCH => Self::Patch,
+            M::OPTIONS => Self::Options,
+            _ => Self::Other,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+            Self::Patch => "PATCH",
+            Self::Options => "OPTIONS",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// A status as a label: the code when it is a real HTTP status (100–599), else 0. The server
+/// chooses every status, so this is a guard rather than a filter.
+fn status_label(status: u16) -> u16 {
+    if (100..600).contains(&status) { status } else { 0 }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
+    requests: BTreeMap<(String, Method, u16), u64>,
     latency: BTreeMap<String, Histogram>,
     events: BTreeMap<&'static str, u64>,
 }
@@ -41,10 +100,18 @@ pub const EVENTS: &[(&str, &str)] = &[
 ];
 
 impl Metrics {
-    pub fn observe_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    /// Counts one request. `route` is the matched route template, or `None` for a request that
+    /// matched no route; pass nothing else (never the raw path).
+    pub fn observe_request(&self, route: Option<&str>, method: Method, status: u16, elapsed: Duration) {
         let Ok(mut inner) = self.inner.lock() else { return };
-        *inner.requests.entry((route.to_owned(), method.to_owned(), status)).or_default() += 1;
-        let h = inner.latency.entry(route.to_owned()).or_default();
+        let route = match route {
+            None => UNMATCHED,
+            Some(r) if inner.latency.contains_key(r) || inner.latency.len() < MAX_ROUTES => r,
+            Some(_) => OTHER_ROUTE,
+        }
+        .to_owned();
+        *inner.requests.entry((route.clone(), method, status_label(status))).or_default() += 1;
+        let h = inner.latency.entry(route).or_default();
         let secs = elapsed.as_secs_f64();
         for (i, bound) in BUCKETS.iter().enumerate() {
             if secs <= *bound {
@@ -72,6 +139,7 @@ impl Metrics {
         out.push_str("# HELP mypage_http_requests_total HTTP requests by route, method and status.\n");
         out.push_str("# TYPE mypage_http_requests_total counter\n");
         for ((route, method, status), n) in &inner.requests {
+            let method = method.label();
             let _ = writeln!(
                 out,
                 "mypage_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
@@ -102,5 +170,30 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label_and_routes_stop_growing_at_the_cap() {
+        let m = Metrics::default();
+        for i in 0..50 {
+            let method = axum::http::Method::from_bytes(format!("X{i}").as_bytes()).unwrap();
+            m.observe_request(Some("/"), Method::of(&method), 405, Duration::ZERO);
+        }
+        for i in 0..MAX_ROUTES + 50 {
+            m.observe_request(Some(&format!("/r{i}")), Method::Get, 200, Duration::ZERO);
+        }
+        m.observe_request(None, Method::Get, 404, Duration::ZERO);
+        let text = m.render(&[]);
+        assert!(text.contains("route=\"/\",method=\"other\",status=\"405\"} 50"), "{text}");
+        // "/" took one of the MAX_ROUTES places, so 51 of the 250 made-up routes went over.
+        assert!(text.contains("route=\"other\",method=\"GET\",status=\"200\"} 51"), "{text}");
+        assert!(text.contains("route=\"unmatched\",method=\"GET\",status=\"404\"} 1"), "{text}");
+        let series = text.lines().filter(|l| l.starts_with("mypage_http_requests_total{")).count();
+        assert_eq!(series, MAX_ROUTES + 2, "the cap holds, plus `other` and `unmatched`");
     }
 }

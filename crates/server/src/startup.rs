@@ -14,7 +14,7 @@ use crate::hashing::PasswordHasher;
 use crate::mail::transport::Transport;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::store::{self, Store, attempts, documents, sessions};
+use crate::store::{self, Store, attempts, documents, server_facts, sessions};
 use crate::tokens::Keys;
 use crate::{mail, web};
 
@@ -37,6 +37,8 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         Some(secret) => Keys::from_secret(&secret.0),
         None => Keys::load_or_create(&settings.data_dir)?,
     };
+    check_secret(&store, &keys).await?;
+    let store = store.with_outbox_sealer(keys.sealer(mail::OUTBOX_SEAL_LABEL));
     let hasher = PasswordHasher::new(settings.hash_workers, settings.hash_queue)?;
     let transport = Transport::new(&settings.mail)?;
     Ok(AppState {
@@ -50,6 +52,21 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         session_starts: Arc::default(),
     })
+}
+
+/// Refuses to run with a server secret other than the one the database was first used with:
+/// codes, sessions and TOTP secrets made by one node would fail on another, without a word.
+async fn check_secret(store: &Store, keys: &Keys) -> anyhow::Result<()> {
+    let mine = keys.fingerprint();
+    server_facts::insert_if_absent(store.pool(), server_facts::SECRET_FINGERPRINT, &mine).await?;
+    let recorded = server_facts::get(store.pool(), server_facts::SECRET_FINGERPRINT).await?;
+    if recorded.as_deref() != Some(mine.as_str()) {
+        anyhow::bail!(
+            "MYPAGE_SECRET: this node's server secret differs from the one this database was first used with; \
+             set the same MYPAGE_SECRET on every node (a node without it uses secret.key in its MYPAGE_DATA_DIR)"
+        );
+    }
+    Ok(())
 }
 
 /// A running server; dropping the shutdown sender (or sending `true`) stops it.

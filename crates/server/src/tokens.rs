@@ -95,18 +95,19 @@ impl Keys {
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join("secret.key");
         match std::fs::read_to_string(&path) {
-            Ok(text) if text.trim().len() >= 32 => return Ok(Self::from_secret(text.trim())),
+            Ok(text) if text.trim().len() >= 32 => {
+                if crate::private_fs::readable_by_others(&path) {
+                    tracing::warn!(file = %path.display(), "the server secret is readable by other users; run chmod 600 on it");
+                }
+                return Ok(Self::from_secret(text.trim()));
+            }
             Ok(_) => anyhow::bail!("{} is too short; delete it to generate a new one", path.display()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
         }
-        std::fs::create_dir_all(data_dir)?;
+        crate::private_fs::create_dir(data_dir)?;
         let secret = random_token()?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path)?;
+        let mut file = crate::private_fs::file_options().write(true).create_new(true).open(&path)?;
         file.write_all(secret.as_bytes())?;
         file.sync_all()?;
         Ok(Self::from_secret(&secret))
@@ -136,6 +137,22 @@ impl Keys {
         mac.finalize().into_bytes().to_vec()
     }
 
+    /// The sealer for one purpose (`label`), under a key of its own derived from the secret, so
+    /// keys for mail bodies, TOTP secrets and keyed hashes never coincide.
+    pub fn sealer(&self, label: &str) -> crate::seal::Sealer {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&self.derive(b"sealing key", label.as_bytes()));
+        crate::seal::Sealer::new(&key)
+    }
+
+    /// Identifies the secret without revealing it: HMAC(secret, label), hex. Nodes compare it
+    /// through the database to find out that they were given different secrets.
+    pub fn fingerprint(&self) -> String {
+        let mut mac = self.mac();
+        mac.update(b"mypage secret fingerprint v1");
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Whether `value` hashes to `stored`, in constant time.
     pub fn verify(&self, purpose: Purpose, value: &str, stored: &str) -> bool {
         self.hash(purpose, value).as_bytes().ct_eq(stored.as_bytes()).into()
@@ -154,6 +171,16 @@ mod tests {
         assert_ne!(a.hash(Purpose::AuthKey, "123456"), b.hash(Purpose::AuthKey, "123456"));
         assert!(a.verify(Purpose::AuthKey, "123456", &a.hash(Purpose::AuthKey, "123456")));
         assert!(!a.verify(Purpose::AuthKey, "123457", &a.hash(Purpose::AuthKey, "123456")));
+    }
+
+    #[test]
+    fn the_fingerprint_tells_secrets_apart_without_showing_them() {
+        let secret = "a-secret-that-is-long-enough-000000";
+        let a = Keys::from_secret(secret);
+        assert_eq!(a.fingerprint(), Keys::from_secret(secret).fingerprint());
+        assert_ne!(a.fingerprint(), Keys::from_secret("b-secret-that-is-long-enough-000000").fingerprint());
+        assert_eq!(a.fingerprint().len(), 64);
+        assert!(!a.fingerprint().contains(&URL_SAFE_NO_PAD.encode(secret)));
     }
 
     #[test]

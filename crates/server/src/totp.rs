@@ -2,8 +2,11 @@
 //! and the encryption of TOTP secrets at rest under the server secret.
 //!
 //! A TOTP secret must be readable to verify codes, so it cannot be hashed like the other
-//! secrets. It is stored as `nonce:ciphertext`, the ciphertext being the secret XOR an
-//! HMAC-SHA-256 keystream derived from the server secret and a random per-secret nonce.
+//! secrets. It is sealed ([`crate::seal`]) with the staff member's login ID as associated data,
+//! so a sealed secret copied onto another staff row does not open. The store knows which row a
+//! value belongs to, so it finishes the seal ([`Sealing::for_login`]) and hands a row's secret
+//! back with its login ID attached ([`SealedTotp`]): no caller can bind it to the wrong member.
+//! Values written before sealing (`nonce:ciphertext`, an HMAC-SHA-256 keystream) still open.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,7 +14,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
+use crate::seal::Sealer;
 use crate::tokens::{Keys, RandomnessUnavailable};
+
+/// The sealing purpose of TOTP secrets.
+const SEAL_LABEL: &str = "totp secret v1";
 
 pub const STEP_SECONDS: i64 = 30;
 /// Codes of the previous and next step are accepted too (clock drift of phones).
@@ -100,30 +107,51 @@ impl TotpSecret {
             .find(|step| bool::from(self.code_at(*step).as_bytes().ct_eq(code.as_bytes())))
     }
 
-    fn keystream(keys: &Keys, nonce: &[u8]) -> [u8; 32] {
-        let digest = keys.derive(b"totp-secret", nonce);
-        let mut out = [0u8; 32];
-        out.copy_from_slice(&digest[..32]);
-        out
+    /// The secret, ready to be sealed for the staff row the store writes it to.
+    pub fn seal(&self, keys: &Keys) -> Result<Sealing, RandomnessUnavailable> {
+        Ok(Sealing { secret: self.clone(), sealer: keys.sealer(SEAL_LABEL) })
     }
 
-    /// `nonce:ciphertext`, base64url.
-    pub fn seal(&self, keys: &Keys) -> Result<String, RandomnessUnavailable> {
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce).map_err(|_| RandomnessUnavailable)?;
-        let stream = Self::keystream(keys, &nonce);
-        let sealed: Vec<u8> = self.0.iter().zip(stream).map(|(a, b)| a ^ b).collect();
-        Ok(format!("{}:{}", URL_SAFE_NO_PAD.encode(nonce), URL_SAFE_NO_PAD.encode(sealed)))
+    /// The secret of a staff row, or `None` when it does not open (another row's secret, another
+    /// server secret, or altered).
+    pub fn open(stored: &SealedTotp, keys: &Keys) -> Option<Self> {
+        if Sealer::is_sealed(&stored.text) {
+            let bytes = keys.sealer(SEAL_LABEL).open(stored.login_id.as_bytes(), &stored.text)?;
+            return Some(Self(bytes.try_into().ok()?));
+        }
+        Self::open_unbound(&stored.text, keys)
     }
 
-    pub fn open(stored: &str, keys: &Keys) -> Option<Self> {
+    /// The format before sealing: the secret XOR an HMAC-SHA-256 keystream, not bound to a row.
+    fn open_unbound(stored: &str, keys: &Keys) -> Option<Self> {
         let (nonce, sealed) = stored.split_once(':')?;
         let nonce = URL_SAFE_NO_PAD.decode(nonce).ok()?;
         let sealed = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        let stream = Self::keystream(keys, &nonce);
+        let stream = keys.derive(b"totp-secret", &nonce);
         let bytes: Vec<u8> = sealed.iter().zip(stream).map(|(a, b)| a ^ b).collect();
         Some(Self(bytes.try_into().ok()?))
     }
+}
+
+/// A TOTP secret on its way into a staff row; the store seals it for that row's login ID.
+#[derive(Debug)]
+pub struct Sealing {
+    secret: TotpSecret,
+    sealer: Sealer,
+}
+
+impl Sealing {
+    /// The stored text for the staff member `login_id` (a fresh nonce each call).
+    pub fn for_login(&self, login_id: &str) -> Result<String, RandomnessUnavailable> {
+        self.sealer.seal(login_id.as_bytes(), &self.secret.0)
+    }
+}
+
+/// A staff row's stored TOTP secret together with the login ID it is bound to.
+#[derive(Debug, Clone)]
+pub struct SealedTotp {
+    pub text: String,
+    pub login_id: String,
 }
 
 fn percent(s: &str) -> String {
@@ -161,15 +189,41 @@ mod tests {
         assert_eq!(secret.verify(&secret.code_at(step - 2), now, 0), None);
     }
 
+    fn stored(text: String, login_id: &str) -> SealedTotp {
+        SealedTotp { text, login_id: login_id.to_owned() }
+    }
+
     #[test]
-    fn sealed_secrets_open_only_with_the_same_server_secret() {
+    fn a_sealed_secret_opens_for_its_staff_member_with_the_same_server_secret() {
+        let keys = Keys::from_secret("server-secret-that-is-long-enough-0001");
+        let secret = TotpSecret::generate().unwrap();
+        let text = secret.seal(&keys).unwrap().for_login("tanaka").unwrap();
+        assert!(!text.contains(&secret.base32()));
+        assert_eq!(TotpSecret::open(&stored(text, "tanaka"), &keys).unwrap().base32(), secret.base32());
+        assert!(secret.otpauth_url("求職者マイページ", "admin").starts_with("otpauth://totp/%E6%B1%82"));
+    }
+
+    #[test]
+    fn a_sealed_secret_does_not_open_for_another_member_server_secret_or_after_tampering() {
         let keys = Keys::from_secret("server-secret-that-is-long-enough-0001");
         let other = Keys::from_secret("server-secret-that-is-long-enough-0002");
+        let text = TotpSecret::generate().unwrap().seal(&keys).unwrap().for_login("tanaka").unwrap();
+        assert!(TotpSecret::open(&stored(text.clone(), "suzuki"), &keys).is_none(), "copied to another row");
+        assert!(TotpSecret::open(&stored(text.clone(), "tanaka"), &other).is_none());
+        let mid = text.len() / 2;
+        let flipped = if &text[mid..=mid] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{flipped}{}", &text[..mid], &text[mid + 1..]);
+        assert!(TotpSecret::open(&stored(tampered, "tanaka"), &keys).is_none());
+    }
+
+    #[test]
+    fn a_secret_stored_before_sealing_still_opens() {
+        let keys = Keys::from_secret("server-secret-that-is-long-enough-0001");
         let secret = TotpSecret::generate().unwrap();
-        let sealed = secret.seal(&keys).unwrap();
-        assert!(!sealed.contains(&secret.base32()));
-        assert_eq!(TotpSecret::open(&sealed, &keys).unwrap().base32(), secret.base32());
-        assert_ne!(TotpSecret::open(&sealed, &other).unwrap().base32(), secret.base32());
-        assert!(secret.otpauth_url("求職者マイページ", "admin").starts_with("otpauth://totp/%E6%B1%82"));
+        let nonce = [7u8; 16];
+        let stream = keys.derive(b"totp-secret", &nonce);
+        let old: Vec<u8> = secret.0.iter().zip(stream).map(|(a, b)| a ^ b).collect();
+        let text = format!("{}:{}", URL_SAFE_NO_PAD.encode(nonce), URL_SAFE_NO_PAD.encode(old));
+        assert_eq!(TotpSecret::open(&stored(text, "tanaka"), &keys).unwrap().base32(), secret.base32());
     }
 }

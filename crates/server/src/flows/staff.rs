@@ -294,7 +294,7 @@ pub async fn enrolment_url(state: &AppState, staff_id: i64) -> Result<Option<Str
 /// secret, so a browser that logged in with the old one-time password can no longer enrol (and
 /// thereby take over) the new secret.
 fn enrolment_tag(state: &AppState, row: &staff::StaffRow) -> String {
-    state.keys.hash(Purpose::Session, &format!("staff-enrolment:{}:{}", row.id, row.totp_secret))
+    state.keys.hash(Purpose::Session, &format!("staff-enrolment:{}:{}", row.id, row.totp_secret.text))
 }
 
 /// The member of a pending enrolment, while it is still theirs to complete.

@@ -4,12 +4,13 @@
 pub mod transport;
 pub mod worker;
 
+use crate::i18n::Catalog;
+use crate::store::{self, StoreError, WriteTx, outbox::NewMail};
 use jiff::Timestamp;
 use mypage_domain::six_digits::SixDigitCode;
-use sqlx::AnyConnection;
 
-use crate::i18n::Catalog;
-use crate::store::{self, outbox::NewMail};
+/// The sealing purpose of outbox bodies.
+pub const OUTBOX_SEAL_LABEL: &str = "outbox body v1";
 
 /// Every kind of mail, versioned so the meaning of a stored kind never changes.
 #[derive(Debug)]
@@ -169,9 +170,9 @@ impl Message<'_> {
     }
 }
 
-/// Writes `message` to the outbox inside the caller's transaction.
+/// Writes `message` to the outbox inside the caller's transaction, its body sealed.
 pub async fn enqueue(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     t: &Catalog,
     base_url: &str,
     to: &str,
@@ -180,8 +181,10 @@ pub async fn enqueue(
     now: Timestamp,
 ) -> store::Result<i64> {
     let (subject, body) = message.render(t, base_url);
+    let sealer = conn.outbox_sealer().cloned().ok_or_else(|| StoreError::Corrupt("no outbox sealer".into()))?;
     store::outbox::enqueue(
         conn,
+        &sealer,
         &NewMail { kind: message.kind(), to_addr: to, subject: &subject, body: &body, job_seeker_id },
         store::ms(now),
     )

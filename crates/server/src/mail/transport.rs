@@ -38,7 +38,7 @@ impl Transport {
     pub fn new(config: &MailTransport) -> anyhow::Result<Self> {
         Ok(match config {
             MailTransport::File(dir) => {
-                std::fs::create_dir_all(dir)?;
+                crate::private_fs::create_dir(dir)?;
                 Self::File(dir.clone())
             }
             MailTransport::Smtp(s) => {
@@ -79,8 +79,13 @@ impl Transport {
                 // Written under a temporary name and renamed, so a reader never sees half a mail.
                 let path = dir.join(format!("{stem}.eml"));
                 let partial = dir.join(format!(".{stem}.eml.partial"));
+                // Mode 0600: a mail holds a code meant for one person.
                 let io = |e: std::io::Error| SendError::transient(format!("cannot write {}: {e}", path.display()));
-                tokio::fs::write(&partial, message.formatted()).await.map_err(io)?;
+                let options = crate::private_fs::file_options().write(true).create(true).truncate(true).clone();
+                let mut file = tokio::fs::OpenOptions::from(options).open(&partial).await.map_err(io)?;
+                tokio::io::AsyncWriteExt::write_all(&mut file, &message.formatted()).await.map_err(io)?;
+                tokio::io::AsyncWriteExt::flush(&mut file).await.map_err(io)?;
+                drop(file);
                 tokio::fs::rename(&partial, &path).await.map_err(io)?;
                 tracing::info!(file = %path.display(), "mail written");
                 Ok(())

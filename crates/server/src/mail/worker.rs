@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use crate::seal::Sealer;
 use crate::state::AppState;
-use crate::store::{self, outbox};
+use crate::store::{self, outbox, server_facts};
 
 /// How long a claim protects a mail from other workers while it is being sent.
 const CLAIM: Duration = Duration::from_secs(120);
@@ -26,9 +27,16 @@ pub async fn deliver_due(state: &AppState) -> store::Result<usize> {
         let Some(mail) = outbox::claim_next(state.store.pool(), store::ms(now), lock_until).await? else {
             return Ok(sent);
         };
+        let Some(body) = open_body(state, &mail).await? else {
+            // Sealed under another secret or altered: no retry can help, and nothing is sent.
+            tracing::error!(mail_id = mail.id, kind = %mail.kind, "mail body does not open; given up");
+            state.metrics.count("mypage_mail_failures_total");
+            let reason = "the sealed body does not open (is MYPAGE_SECRET the one it was written with?)";
+            outbox::mark_failed(state.store.pool(), mail.id, store::ms(state.now()), reason).await?;
+            continue;
+        };
         let stem = format!("{:013}-{:08}-{}", mail.created_at, mail.id, mail.kind.replace('.', "_"));
-        let result =
-            state.transport.send(&state.settings.mail_from, &mail.to_addr, &mail.subject, &mail.body, &stem).await;
+        let result = state.transport.send(&state.settings.mail_from, &mail.to_addr, &mail.subject, &body, &stem).await;
         let now_ms = store::ms(state.now());
         match result {
             Ok(()) => {
@@ -50,6 +58,19 @@ pub async fn deliver_due(state: &AppState) -> store::Result<usize> {
             }
         }
     }
+}
+
+/// The clear body of a claimed mail, or `None` when it does not open. A clear body is accepted
+/// only from a row written before bodies were sealed (migration 0008 noted the first sealed id).
+async fn open_body(state: &AppState, mail: &outbox::ClaimedMail) -> store::Result<Option<String>> {
+    if !Sealer::is_sealed(&mail.body) {
+        let sealed_from = server_facts::get(state.store.pool(), server_facts::OUTBOX_SEALED_FROM).await?;
+        let legacy = sealed_from.and_then(|v| v.parse::<i64>().ok()).is_some_and(|first| mail.id < first);
+        return Ok(legacy.then(|| mail.body.clone()));
+    }
+    let Some(sealer) = state.store.outbox_sealer() else { return Ok(None) };
+    let clear = sealer.open(&outbox::body_binding(mail.id, &mail.to_addr), &mail.body);
+    Ok(clear.and_then(|bytes| String::from_utf8(bytes).ok()))
 }
 
 /// Runs until `shutdown` fires: delivers due mail when woken or every few seconds.

@@ -143,6 +143,7 @@ pub mod job_seekers;
 pub mod login;
 pub mod offices;
 pub mod outbox;
+pub mod server_facts;
 pub mod sessions;
 pub mod settings;
 pub mod staff;
@@ -151,9 +152,10 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use crate::config::DatabaseUrl;
+use crate::seal::Sealer;
 
 /// Which SQL dialect is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +172,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Randomness(#[from] crate::tokens::RandomnessUnavailable),
 }
 
 impl StoreError {
@@ -189,6 +193,44 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Seals outbox bodies; every write transaction carries it (see [`WriteTx`]).
+    outbox_sealer: Option<Sealer>,
+}
+
+/// A write transaction. It dereferences to its connection for every store function, and carries
+/// the outbox sealer, so that mail written in it (`mail::enqueue`) is always sealed and no flow
+/// has to hand the key along.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    outbox_sealer: Option<Sealer>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+
+    /// The sealer for outbox bodies; `None` only on a store opened without one (`migrate`).
+    pub fn outbox_sealer(&self) -> Option<&Sealer> {
+        self.outbox_sealer.as_ref()
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -224,7 +266,17 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, outbox_sealer: None })
+    }
+
+    /// The store with the sealer for outbox bodies; mail can only be written through one.
+    pub fn with_outbox_sealer(mut self, sealer: Sealer) -> Self {
+        self.outbox_sealer = Some(sealer);
+        self
+    }
+
+    pub fn outbox_sealer(&self) -> Option<&Sealer> {
+        self.outbox_sealer.as_ref()
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -246,11 +298,12 @@ impl Store {
     /// A transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`) so two writers queue on busy_timeout instead of deadlocking when both
     /// try to upgrade a read lock.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
-        Ok(match self.backend {
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
-        })
+        };
+        Ok(WriteTx { tx, outbox_sealer: self.outbox_sealer.clone() })
     }
 
     /// Whether the database answers (for `/readyz`).
@@ -263,17 +316,19 @@ impl Store {
     }
 }
 
-/// Adds `mode=rwc` so a missing SQLite file is created, and creates its folder.
+/// Adds `mode=rwc` so a missing SQLite file is created, and creates it and its folder privately
+/// (0600 in a 0700 folder; SQLite gives `-wal` and `-shm` the database file's mode).
 fn sqlite_url(url: &str) -> Result<String> {
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let file = path.split('?').next().unwrap_or_default();
-    let parent = std::path::Path::new(file).parent().filter(|p| !p.as_os_str().is_empty());
-    if !file.starts_with("file:")
-        && file != ":memory:"
-        && let Some(parent) = parent
-    {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", parent.display())))?;
+    if !file.starts_with("file:") && file != ":memory:" && !file.is_empty() {
+        let file = std::path::Path::new(file);
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::private_fs::create_dir(parent)
+                .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        crate::private_fs::prepare_sqlite_file(file)
+            .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", file.display())))?;
     }
     Ok(if url.contains("mode=") {
         url.to_owned()

@@ -1,11 +1,21 @@
 //! `outbox`: mail written in the same transaction as the state change that causes it. Workers on
 //! any node claim a row with one guarded UPDATE (the claim condition is re-checked in the outer
 //! WHERE, so two PostgreSQL workers never both win), send it, then mark it sent or schedule a
-//! retry. The body is blanked once the mail is settled: it may hold a one-time secret.
+//! retry.
+//!
+//! The body may hold a one-time secret, so it is never written in clear: it is sealed
+//! ([`crate::seal`]) bound to its row's id and recipient, since a blanked clear body would live on
+//! in the SQLite WAL and free pages. It is still blanked once the mail is settled.
 
-use sqlx::{Any, Executor, FromRow};
+use sqlx::{Any, AnyConnection, Executor, FromRow};
 
 use super::Result;
+use crate::seal::Sealer;
+
+/// What a sealed body is bound to: its row and its recipient.
+pub fn body_binding(id: i64, to_addr: &str) -> Vec<u8> {
+    format!("outbox body {id} {to_addr}").into_bytes()
+}
 
 #[derive(Debug)]
 pub struct NewMail<'a> {
@@ -16,19 +26,22 @@ pub struct NewMail<'a> {
     pub job_seeker_id: Option<i64>,
 }
 
-pub async fn enqueue<'e>(ex: impl Executor<'e, Database = Any>, mail: &NewMail<'_>, now_ms: i64) -> Result<i64> {
+/// Writes the mail with its body sealed under `sealer`. The row is inserted first with an empty
+/// body, because the seal binds the row's id; the caller's transaction hides it until commit.
+pub async fn enqueue(conn: &mut AnyConnection, sealer: &Sealer, mail: &NewMail<'_>, now_ms: i64) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO outbox (kind, to_addr, subject, body, job_seeker_id, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+         VALUES ($1, $2, $3, '', $4, $5, $5) RETURNING id",
     )
     .bind(mail.kind)
     .bind(mail.to_addr)
     .bind(mail.subject)
-    .bind(mail.body)
     .bind(mail.job_seeker_id)
     .bind(now_ms)
-    .fetch_one(ex)
+    .fetch_one(&mut *conn)
     .await?;
+    let sealed = sealer.seal(&body_binding(id, mail.to_addr), mail.body.as_bytes())?;
+    sqlx::query("UPDATE outbox SET body = $2 WHERE id = $1").bind(id).bind(sealed).execute(&mut *conn).await?;
     Ok(id)
 }
 

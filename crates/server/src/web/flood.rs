@@ -4,7 +4,6 @@
 //! the database (`flows::limits`) and hold across nodes.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Mutex;
 
 use axum::extract::{Request, State};
@@ -12,7 +11,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::client::client_ip;
+use super::client::{LimitKey, client_key};
 use super::error::AppError;
 use crate::state::AppState;
 
@@ -22,12 +21,12 @@ pub const NEW_SESSIONS_PER_MINUTE: u32 = 300;
 /// Counts per address within the current minute.
 #[derive(Debug, Default)]
 pub struct SessionStarts {
-    counts: Mutex<(i64, HashMap<IpAddr, u32>)>,
+    counts: Mutex<(i64, HashMap<LimitKey, u32>)>,
 }
 
 impl SessionStarts {
-    /// Counts one start for `ip` in `minute`; false once the address is over the budget.
-    pub fn admit(&self, ip: IpAddr, minute: i64) -> bool {
+    /// Counts one start for `client` in `minute`; false once the client is over the budget.
+    pub fn admit(&self, client: LimitKey, minute: i64) -> bool {
         let Ok(mut guard) = self.counts.lock() else { return true };
         let (current, counts) = &mut *guard;
         if *current != minute {
@@ -35,7 +34,7 @@ impl SessionStarts {
             *current = minute;
             counts.clear();
         }
-        let n = counts.entry(ip).or_default();
+        let n = counts.entry(client).or_default();
         *n = n.saturating_add(1);
         *n <= NEW_SESSIONS_PER_MINUTE
     }
@@ -49,9 +48,10 @@ fn starts_session(path: &str) -> bool {
 pub async fn limit_new_sessions(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let cookieless = !request.headers().contains_key(header::COOKIE);
     if cookieless && starts_session(request.uri().path()) {
-        let ip = client_ip(request.headers(), request.extensions(), &state);
+        // Keyed like the per-client limits, so an IPv6 host cannot spread over its /64.
+        let client = client_key(request.headers(), request.extensions(), &state);
         let minute = state.now().as_second().div_euclid(60);
-        if !state.session_starts.admit(ip, minute) {
+        if !state.session_starts.admit(client, minute) {
             return AppError::TooManyRequests.into_response();
         }
     }
@@ -65,8 +65,8 @@ mod tests {
     #[test]
     fn an_address_gets_its_budget_per_minute_and_others_are_unaffected() {
         let starts = SessionStarts::default();
-        let a: IpAddr = "203.0.113.1".parse().unwrap();
-        let b: IpAddr = "203.0.113.2".parse().unwrap();
+        let a = LimitKey::of("203.0.113.1".parse().unwrap(), 64);
+        let b = LimitKey::of("203.0.113.2".parse().unwrap(), 64);
         for _ in 0..NEW_SESSIONS_PER_MINUTE {
             assert!(starts.admit(a, 1));
         }

@@ -52,13 +52,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Counts each request by route template (never the raw path, which may hold personal data).
+/// Counts each request by route template (never the raw path, which may hold personal data and
+/// would let clients add series without end) and by method from a closed set.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route =
-        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let method = crate::metrics::Method::of(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
-    state.metrics.observe_request(&route, &method, response.status().as_u16(), started.elapsed());
+    state.metrics.observe_request(route.as_deref(), method, response.status().as_u16(), started.elapsed());
     response
 }

@@ -95,3 +95,33 @@ fn a_bad_setting_stops_start_up_naming_the_variable() {
     assert_eq!(err.lines().count(), 1);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_command_with_another_secret_than_the_database_was_first_used_with_refuses_to_run() {
+    let dir = temp_dir();
+    let with_secret = |secret: Option<&str>, number: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mypage"));
+        command
+            .args(["offices", "add", "--number", number, "--name", "ハローワーク釧路"])
+            .env("MYPAGE_DATABASE_URL", format!("sqlite://{}", dir.join("db.sqlite").display()))
+            .env("MYPAGE_DATA_DIR", dir.join("data"))
+            .env("MYPAGE_MAIL", format!("file:{}", dir.join("mail").display()))
+            .env_remove("MYPAGE_SECRET");
+        if let Some(secret) = secret {
+            command.env("MYPAGE_SECRET", secret);
+        }
+        command.output().unwrap()
+    };
+    let first = with_secret(Some("the-first-secret-that-is-long-enough-0001"), "01010");
+    assert!(first.status.success(), "{}", stderr(&first));
+    let same = with_secret(Some("the-first-secret-that-is-long-enough-0001"), "01011");
+    assert!(same.status.success(), "{}", stderr(&same));
+    for other in [Some("a-second-secret-that-is-long-enough-0002"), None] {
+        let refused = with_secret(other, "01012");
+        assert!(!refused.status.success());
+        let reason = stderr(&refused);
+        assert_eq!(reason.lines().count(), 1, "{reason}");
+        assert!(reason.contains("MYPAGE_SECRET"), "{reason}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -236,6 +236,7 @@ async fn stored_totp_base32(app: &TestApp, login_id: &str) -> String {
         .fetch_one(app.state.store.pool())
         .await
         .unwrap();
+    let sealed = mypage::totp::SealedTotp { text: sealed, login_id: login_id.to_owned() };
     mypage::totp::TotpSecret::open(&sealed, &app.state.keys).unwrap().base32()
 }
 

@@ -199,11 +199,16 @@ impl TestApp {
         Browser::new(&self.base)
     }
 
+    /// The settings another node on the same database would start with (same secret).
+    pub fn node_settings(&self) -> mypage::config::Settings {
+        test_settings(&self.db_url, &self.base, &self.smtp, &self.dir, &self.secret)
+    }
+
     /// Starts another stateless node on the same database (same secret, same clock).
     pub async fn add_node(&self) -> Node {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
-        let settings = test_settings(&self.db_url, &self.base, &self.smtp, &self.dir, &self.secret);
+        let settings = self.node_settings();
         let state = startup::build_state(settings, Arc::new(self.clock.clone())).await.unwrap();
         let running = startup::start(state.clone(), listener, false).await.unwrap();
         Node { base, running, state }

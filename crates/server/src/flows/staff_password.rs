@@ -6,6 +6,7 @@ use mypage_domain::password::{NewPassword, PasswordContext, PasswordRule};
 use mypage_domain::secret::Secret;
 
 use super::FlowError;
+use super::limits::CURRENT_PASSWORD_CHECKS;
 use crate::state::AppState;
 use crate::store::{self, audit, sessions, staff};
 
@@ -19,6 +20,8 @@ pub enum PasswordChange {
         /// Rules of the password policy (SPEC §3.4) the new password does not meet.
         unmet: Vec<PasswordRule>,
     },
+    /// Too many wrong current passwords within the hour: nothing was checked.
+    Limited,
 }
 
 /// The form as typed.
@@ -40,8 +43,18 @@ pub async fn change_password(
     let Some(row) = staff::find(state.store.pool(), staff_id).await? else {
         return Ok(PasswordChange::Refused { wrong_current: true, unmet: Vec::new() });
     };
+    // Reserved before the hash: a borrowed session guesses the current password no faster here
+    // than at the login.
+    let Ok(slot) = CURRENT_PASSWORD_CHECKS.reserve(state, &format!("staff:{}", row.id)).await? else {
+        return Ok(PasswordChange::Limited);
+    };
     // Checked even when the new password is refused anyway, so both answers come at once.
     let right = state.hasher.verify(request.current, Some(row.password_hash.clone())).await?;
+    if right {
+        slot.release(state).await?;
+    } else {
+        slot.keep();
+    }
     let new = NewPassword::parse(request.password, request.confirmation, &PasswordContext::default());
     let new = match (right, new) {
         (true, Ok(new)) => new,

@@ -600,3 +600,49 @@ async fn the_counters_email_change_ends_everything_tied_to_the_old_address_and_t
     assert!(detail.contains("from taro@example.jp to taro.new@example.jp"), "{detail}");
 }
 both_databases!(the_counters_email_change_ends_everything_tied_to_the_old_address_and_tells_both);
+
+async fn a_burst_of_wrong_current_passwords_checks_five_and_then_none(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let (here, _) = staff_browser(app, "kushiro", Role::Counter, "01010").await;
+    let csrf = here.get("/staff/password").await.csrf();
+    let cookie = here.cookie_header();
+    let node = app.add_node().await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(12));
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let base = if i % 2 == 0 { app.base.clone() } else { node.base.clone() };
+            let (cookie, csrf, barrier) = (cookie.clone(), csrf.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let fields = [
+                    ("csrf", csrf.as_str()),
+                    ("current_password", "Not#theCurrent1"),
+                    ("password", "Kushiro#2027pw"),
+                    ("password_confirmation", "Kushiro#2027pw"),
+                ];
+                barrier.wait().await;
+                Browser::new(&base).post_with_headers("/staff/password", &[("cookie", &cookie)], &fields).await
+            })
+        })
+        .collect();
+    let mut pages = Vec::new();
+    for t in tasks {
+        pages.push(t.await.unwrap());
+    }
+    let checked = pages.iter().filter(|p| p.contains("現在のパスワードが正しくありません")).count();
+    let limited = pages.iter().filter(|p| p.contains("パスワードの変更を一時的に停止")).count();
+    assert_eq!((checked, limited), (5, 7), "five current passwords checked per hour, then none");
+    let right = [
+        ("csrf", csrf.as_str()),
+        ("current_password", PASSWORD),
+        ("password", "Kushiro#2027pw"),
+        ("password_confirmation", "Kushiro#2027pw"),
+    ];
+    here.post("/staff/password", &right).await.assert_contains("パスワードの変更を一時的に停止");
+    // An hour later (the session kept alive meanwhile) the right one is checked and works.
+    for _ in 0..3 {
+        app.advance(Duration::from_secs(20 * 60 + 1));
+        assert_eq!(here.get("/staff").await.status, 200);
+    }
+    here.post("/staff/password", &right).await.assert_redirect("/staff");
+}
+both_databases!(a_burst_of_wrong_current_passwords_checks_five_and_then_none);

@@ -257,6 +257,11 @@ pub async fn submit_password(
             }
             Ok(page::html(PasswordPage { t, csrf: session.csrf, forced, errors }.render()?, true))
         }
+        PasswordChange::Limited => {
+            let mut errors = Errors::default();
+            errors.add("current_password", t.get("staff.password.limited"));
+            Ok(page::html(PasswordPage { t, csrf: session.csrf, forced, errors }.render()?, true))
+        }
     }
 }
 

@@ -81,10 +81,20 @@ impl Limit {
     /// Reserves an attempt in a transaction of its own, committed before the work starts (for
     /// work outside a transaction, such as hashing a password).
     pub async fn reserve(&self, state: &AppState, subject: &str) -> store::Result<Result<Reservation, Refusal>> {
+        if self.is_full(state, subject).await? {
+            return Ok(Err(Refusal::Full));
+        }
         let mut tx = state.store.begin_write().await?;
         let outcome = self.reserve_in(&mut tx, state.now(), subject, None).await?;
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// Whether the budget is used up, by a plain read: enough to refuse before any write lock is
+    /// taken, so a flood of refused requests stays read-only. Only a reservation can grant.
+    pub async fn is_full(&self, state: &AppState, subject: &str) -> store::Result<bool> {
+        let since = store::ms(state.now()) - millis(self.window);
+        Ok(attempts::count_since(state.store.pool(), self.scope, subject, since).await? >= self.max)
     }
 
     /// Reserves an attempt inside the caller's write transaction, so the reservation and the work

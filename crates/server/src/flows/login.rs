@@ -79,6 +79,9 @@ pub async fn check_password(
         Ok(email) => login::find_by_email(state.store.pool(), email.as_str()).await?,
         Err(_) => None,
     };
+    if LOGIN_FAILURES_PER_CLIENT.is_full(state, origin.client).await? {
+        return Ok(PasswordOutcome::ClientLimited);
+    }
     // A full hashing queue answers 503 before anything is counted against anyone.
     let admission = state.hasher.admit()?;
     let now = state.now();
@@ -249,6 +252,9 @@ pub async fn verify_otp(
     };
     if row.account_id != pending.account_id {
         return Ok(OtpOutcome::Void);
+    }
+    if LOGIN_FAILURES_PER_CLIENT.is_full(state, origin.client).await? {
+        return Ok(OtpOutcome::ClientLimited);
     }
     let mut tx = state.store.begin_write().await?;
     let Ok(client_slot) = LOGIN_FAILURES_PER_CLIENT.reserve_in(&mut tx, now, origin.client, None).await? else {

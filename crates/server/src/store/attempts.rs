@@ -109,7 +109,8 @@ pub async fn clear<'e>(ex: impl Executor<'e, Database = Any>, scope: &str, subje
     Ok(())
 }
 
-/// Attempts recorded after `since_ms` (for screens and tests; never for a decision).
+/// Attempts recorded after `since_ms`. Enough to refuse (an over-the-cap count only shrinks as
+/// the window slides); never enough to grant, which takes `reserve`.
 pub async fn count_since<'e>(
     ex: impl Executor<'e, Database = Any>,
     scope: &str,

@@ -137,6 +137,7 @@ pub mod job_seekers;
 pub mod login;
 pub mod offices;
 pub mod outbox;
+pub mod recovery_requests;
 pub mod sessions;
 pub mod settings;
 pub mod staff;

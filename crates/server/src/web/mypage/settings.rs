@@ -1,12 +1,11 @@
-//! 「アカウント設定」: change the login ID (confirmed by a code to the new address), change the
-//! password, see and revoke remembered browsers, see recent logins, log out everywhere.
+//! 「アカウント設定」: change the login ID (the current password, then a code to the new address),
+//! change the password, see and revoke remembered browsers, see recent logins, log out everywhere.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use mypage_domain::email::Email;
-use mypage_domain::password::PasswordRule;
 use mypage_domain::secret::Secret;
 use mypage_domain::six_digits::SixDigitCode;
 use mypage_domain::user_agent::{approximate_address, describe};
@@ -14,10 +13,11 @@ use serde::Deserialize;
 
 use super::CurrentAccount;
 use crate::flows::opening;
-use crate::flows::settings::{self as flow, EmailConfirm, PasswordChange};
+use crate::flows::settings::{self as flow, EmailChangeStart, EmailConfirm, PasswordChange};
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store::{self, accounts, settings as store_settings};
+use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::{CsrfForm, Form, acceptable};
 use crate::web::page::{self, Errors, echo};
@@ -133,10 +133,13 @@ pub struct EmailForm {
     csrf: String,
     #[serde(default)]
     email: String,
+    #[serde(default)]
+    email_password: String,
 }
 
 pub async fn start_email(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     current: CurrentAccount,
     headers: HeaderMap,
     Form(form): Form<EmailForm>,
@@ -156,11 +159,35 @@ pub async fn start_email(
             None
         }
     };
-    let Some(email) = email else { return render(&state, &current, &form.email, errors, None).await };
-    let change_id = flow::start_email_change(&state, current.account_id, &email, request_lang()).await?;
-    session.data.email_change = Some((change_id, email.as_str().to_owned()));
-    session.save(&state).await?;
-    Ok(page::see_other("/mypage/settings/email/confirm"))
+    let password = current_password(&form.email_password, "email_password", t, &mut errors);
+    let (Some(email), Some(password)) = (email, password) else {
+        return render(&state, &current, &form.email, errors, None).await;
+    };
+    let lang = request_lang();
+    let (field, message) =
+        match flow::start_email_change(&state, current.account_id, &password, &email, &client, lang).await? {
+            EmailChangeStart::Sent(change_id) => {
+                session.data.email_change = Some((change_id, email.as_str().to_owned()));
+                session.save(&state).await?;
+                return Ok(page::see_other("/mypage/settings/email/confirm"));
+            }
+            EmailChangeStart::WrongPassword => ("email_password", "mypage.settings.password_wrong_current"),
+            EmailChangeStart::PasswordLimited => ("email_password", "mypage.settings.password_limited"),
+            EmailChangeStart::AccountLimited => ("email", "mypage.settings.email_account_limited"),
+            EmailChangeStart::AddressLimited => ("email", "mypage.settings.email_address_limited"),
+        };
+    errors.add(field, t.get(message));
+    render(&state, &current, &form.email, errors, None).await
+}
+
+/// The current password typed on one of the settings forms (never echoed back), or an error on
+/// `field` when it is empty: nothing is hashed or counted for an empty field.
+fn current_password(raw: &str, field: &'static str, t: &Catalog, errors: &mut Errors) -> Option<Secret> {
+    if raw.is_empty() {
+        errors.add(field, t.get("mypage.settings.password_current_empty"));
+        return None;
+    }
+    Some(Secret::new(raw.chars().take(256).collect()))
 }
 
 #[derive(Template)]
@@ -201,6 +228,7 @@ pub struct CodeForm {
 
 pub async fn confirm_email(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     current: CurrentAccount,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
@@ -215,7 +243,16 @@ pub async fn confirm_email(
         errors.add("code", t.get("opening.password.error.key_malformed"));
         return confirm_page(&session, &email, errors);
     };
-    let outcome = flow::confirm_email_change(&state, current.account_id, change_id, &code, request_lang()).await?;
+    let outcome = flow::confirm_email_change(
+        &state,
+        current.account_id,
+        session.id_hash(),
+        change_id,
+        &code,
+        &client,
+        request_lang(),
+    )
+    .await?;
     let message = match outcome {
         EmailConfirm::Changed => {
             session.data.email_change = None;
@@ -250,6 +287,7 @@ pub struct PasswordForm {
 
 pub async fn change_password(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     current: CurrentAccount,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
@@ -262,27 +300,22 @@ pub async fn change_password(
     let policy =
         opening::password_policy(&state, Some(account.job_seeker_id), &account.email, password, &confirmation).await?;
     let mut errors = Errors::default();
-    let new = match policy {
-        Ok(new) => new,
-        Err(unmet) => {
-            for rule in unmet {
-                let field =
-                    if rule == PasswordRule::ConfirmationMismatch { "password_confirmation" } else { "password" };
-                errors.add(field, t.get(&format!("password.error.{}", rule.key())));
-            }
-            return render(&state, &current, "", errors, None).await;
-        }
+    let current_password = current_password(&form.current_password, "current_password", t, &mut errors);
+    let new = policy.map_err(|unmet| page::password_errors(&mut errors, t, unmet)).ok();
+    let (Some(current_password), Some(new)) = (current_password, new) else {
+        return render(&state, &current, "", errors, None).await;
     };
-    let current_password = Secret::new(form.current_password.chars().take(256).collect());
-    match flow::change_password(&state, current.account_id, session.id_hash(), &current_password, &new, request_lang())
-        .await?
-    {
-        PasswordChange::Changed => Ok(page::see_other("/mypage/settings?done=password")),
-        PasswordChange::WrongCurrent => {
-            errors.add("current_password", t.get("mypage.settings.password_wrong_current"));
-            render(&state, &current, "", errors, None).await
-        }
-    }
+    let lang = request_lang();
+    let id_hash = session.id_hash();
+    let message =
+        match flow::change_password(&state, current.account_id, id_hash, &current_password, &new, &client, lang).await?
+        {
+            PasswordChange::Changed => return Ok(page::see_other("/mypage/settings?done=password")),
+            PasswordChange::WrongCurrent => "mypage.settings.password_wrong_current",
+            PasswordChange::CurrentLimited => "mypage.settings.password_limited",
+        };
+    errors.add("current_password", t.get(message));
+    render(&state, &current, "", errors, None).await
 }
 
 pub async fn revoke_browser(

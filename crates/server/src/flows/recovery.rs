@@ -168,18 +168,29 @@ async fn record(
         expires_at: store::ms(expires_at),
     };
     let request_id = recovery_requests::insert(&mut *tx, &new, store::ms(now)).await?;
-    if let Some(job_seeker_id) = mailed_to {
-        let message = Message::RecoveryKeyV1 { key: &key, expires_at, ttl_minutes: ttl.as_secs() / 60 };
-        let t = crate::i18n::catalog(lang);
-        let base = state.settings.base_url.as_str();
-        mail::enqueue(&mut tx, t, base, req.email.as_str(), Some(job_seeker_id), &message, now).await?;
-    }
-    let detail = match (target, granted) {
-        (Target::Reset(_), true) => "key mailed (password reset)",
-        (Target::Open(_), true) => "key mailed (opening, registered before the legacy cutoff)",
-        (Target::Reset(_) | Target::Open(_), false) => "no key: the recovery key mails of the hour are used up",
-        (Target::Nobody, _) => "no key: nothing matched",
-        (Target::Paused, _) => "no key: birth-date entry for this number is paused",
+    let message = Message::RecoveryKeyV1 { key: &key, expires_at, ttl_minutes: ttl.as_secs() / 60 };
+    let t = crate::i18n::catalog(lang);
+    let base = state.settings.base_url.as_str();
+    let login_id = match mailed_to {
+        Some(job_seeker_id) => {
+            mail::enqueue(&mut tx, t, base, req.email.as_str(), Some(job_seeker_id), &message, now).await?;
+            true
+        }
+        // Where no key goes out, the mail is still rendered and one statement stands for its
+        // insert: whether the address is a login ID, a sign for the counter that someone tried
+        // an account that is not theirs.
+        None => {
+            drop(message.render(t, base));
+            accounts::email_in_use(&mut *tx, req.email.as_str()).await?
+        }
+    };
+    let detail = match (target, granted, login_id) {
+        (Target::Reset(_), true, _) => "key mailed (password reset)",
+        (Target::Open(_), true, _) => "key mailed (opening, registered before the legacy cutoff)",
+        (Target::Reset(_) | Target::Open(_), false, _) => "no key: the recovery key mails of the hour are used up",
+        (Target::Nobody, _, true) => "no key: the address is a login ID, but the 求職番号 or birth date did not match",
+        (Target::Nobody, _, false) => "no key: nothing matched",
+        (Target::Paused, _, _) => "no key: birth-date entry for this number is paused",
     };
     // Only a match names the job seeker, for the counter's view of them.
     let event = audit::Event {

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod account_security;
 mod bad_input;
 mod bursts;
 mod cli;

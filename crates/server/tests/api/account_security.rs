@@ -20,24 +20,22 @@ const NEW_PASSWORD: &str = "Akan!Lake2027";
 
 const KEY_VOID: &str = "この認証キーは無効になりました";
 
-/// `n` posts of the password step on the session `cookie`, split over the app and `node`.
-async fn key_burst(bases: [&str; 2], cookie: &str, csrf: &str, key: &str, n: usize) -> Vec<Page> {
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let (base, cookie, csrf, key) =
-                (bases[i % 2].to_owned(), cookie.to_owned(), csrf.to_owned(), key.to_owned());
+/// One post per form, all on the session `cookie`, released together by a barrier and split
+/// over the app and another node (`bases`); the pages in order.
+async fn session_burst(bases: [&str; 2], cookie: &str, path: &str, forms: Vec<Vec<(&str, String)>>) -> Vec<Page> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(forms.len()));
+    let tasks: Vec<_> = forms
+        .into_iter()
+        .enumerate()
+        .map(|(i, form)| {
+            let (base, cookie, path) = (bases[i % 2].to_owned(), cookie.to_owned(), path.to_owned());
+            let form: Vec<(String, String)> = form.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 let browser = Browser::new(&base);
-                let form = [
-                    ("csrf", csrf.as_str()),
-                    ("password", NEW_PASSWORD),
-                    ("password_confirmation", NEW_PASSWORD),
-                    ("auth_key", key.as_str()),
-                ];
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 barrier.wait().await;
-                browser.post_with_headers("/login/forgot/password", &[("cookie", &cookie)], &form).await
+                browser.post_with_headers(&path, &[("cookie", &cookie)], &form).await
             })
         })
         .collect();
@@ -56,7 +54,14 @@ async fn a_burst_of_wrong_keys_counts_five_whether_or_not_anything_matched(app: 
         let browser = app.browser();
         ask_for_a_key(&browser, email, NUMBER, BIRTH).await.assert_redirect("/login/forgot/password");
         let csrf = browser.get("/login/forgot/password").await.csrf();
-        let pages = key_burst([&app.base, &node.base], &browser.cookie_header(), &csrf, "000000", 20).await;
+        let form = vec![
+            ("csrf", csrf.clone()),
+            ("password", NEW_PASSWORD.to_owned()),
+            ("password_confirmation", NEW_PASSWORD.to_owned()),
+            ("auth_key", "000000".to_owned()),
+        ];
+        let cookie = browser.cookie_header();
+        let pages = session_burst([&app.base, &node.base], &cookie, "/login/forgot/password", vec![form; 20]).await;
         assert_eq!(count(&pages, |p| p.contains("回間違えると")), 4, "{email}: four wrong entries leave tries");
         assert_eq!(count(&pages, |p| p.contains(KEY_VOID)), 16, "{email}: the fifth voids, the rest find it void");
         let mut bodies: Vec<String> = pages.iter().map(|p| strip(p, email)).collect();
@@ -222,3 +227,142 @@ async fn matched_and_unmatched_recovery_requests_take_the_same_time(app: &TestAp
     assert!((0.9..=1.1).contains(&ratio), "unmatched {u:.2} ms vs matched {m:.2} ms: ratio {ratio:.3}");
 }
 both_databases!(matched_and_unmatched_recovery_requests_take_the_same_time);
+
+/// Logs in on `browser` with the one-time password (optionally remembering the browser).
+async fn logged_in(app: &TestApp, browser: &Browser, email: &str, remember: bool) {
+    browser.login(email, PASSWORD).await.assert_redirect("/login/otp");
+    let otp = app.deliver_mail().await.pop().expect("otp").code();
+    browser.submit_otp(&otp, remember).await.assert_redirect("/mypage");
+}
+
+/// A change-of-login-ID form.
+fn change_form(csrf: &str, email: &str, password: &str) -> Vec<(&'static str, String)> {
+    vec![("csrf", csrf.to_owned()), ("email", email.to_owned()), ("email_password", password.to_owned())]
+}
+
+/// Asks to change the login ID of the account logged in on `browser` to `email`.
+async fn change_to(browser: &Browser, email: &str, password: &str) -> Page {
+    let csrf = browser.get("/mypage/settings").await.csrf();
+    let form = change_form(&csrf, email, password);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post("/mypage/settings/email", &form).await
+}
+
+const WRONG_CURRENT: &str = "現在のパスワードが正しくありません";
+
+async fn a_login_id_change_needs_the_current_password_and_a_wrong_one_mails_nothing(app: &TestApp) {
+    app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
+    let browser = app.browser();
+    logged_in(app, &browser, EMAIL, false).await;
+    let empty = change_to(&browser, "taro2@example.jp", "").await;
+    empty.assert_contains("現在のパスワードを入力してください");
+    let wrong = change_to(&browser, "taro2@example.jp", "Guess#2026x").await;
+    assert_eq!(wrong.status, 422);
+    wrong.assert_contains(WRONG_CURRENT);
+    wrong.assert_contains("href=\"#email_password\"");
+    assert!(!wrong.contains("Guess#2026x"), "the typed password is never echoed");
+    assert_eq!(wrong.input_value("email").as_deref(), Some("taro2@example.jp"), "the address is kept");
+    assert!(app.deliver_mail().await.is_empty(), "nothing is mailed");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM email_changes").await, 0);
+    let counted = "SELECT COUNT(*) FROM attempt_log WHERE scope = 'settings.current_password'";
+    assert_eq!(app.scalar(counted).await, 1, "the wrong one counted, the empty one not");
+    change_to(&browser, "taro2@example.jp", PASSWORD).await.assert_redirect("/mypage/settings/email/confirm");
+    assert_eq!(app.scalar(counted).await, 1, "a right one gives its reservation back");
+    assert_eq!(app.deliver_mail().await.len(), 1);
+}
+both_databases!(a_login_id_change_needs_the_current_password_and_a_wrong_one_mails_nothing);
+
+async fn a_burst_of_wrong_current_passwords_gets_ten_hashes(app: &TestApp) {
+    app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
+    let browser = app.browser();
+    logged_in(app, &browser, EMAIL, false).await;
+    let csrf = browser.get("/mypage/settings").await.csrf();
+    let cookie = browser.cookie_header();
+    let node = app.add_node().await;
+    let forms = vec![change_form(&csrf, "taro2@example.jp", "Guess#2026x"); 15];
+    let pages = session_burst([&app.base, &node.base], &cookie, "/mypage/settings/email", forms).await;
+    assert_eq!(count(&pages, |p| p.contains(WRONG_CURRENT)), 10, "ten wrong passwords compared");
+    assert_eq!(count(&pages, |p| p.contains("この操作を一時的に停止しています")), 5);
+    // Now even the right password is refused for a while, and nothing is mailed.
+    change_to(&browser, "taro2@example.jp", PASSWORD).await.assert_contains("この操作を一時的に停止しています");
+    assert!(app.deliver_mail().await.is_empty());
+}
+both_databases!(a_burst_of_wrong_current_passwords_gets_ten_hashes);
+
+async fn a_burst_of_login_id_changes_mails_five_and_leaves_one_pending(app: &TestApp) {
+    app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
+    let browser = app.browser();
+    logged_in(app, &browser, EMAIL, false).await;
+    let csrf = browser.get("/mypage/settings").await.csrf();
+    let cookie = browser.cookie_header();
+    let node = app.add_node().await;
+    let forms = (0..10).map(|i| change_form(&csrf, &format!("new{i}@example.jp"), PASSWORD)).collect();
+    let pages = session_burst([&app.base, &node.base], &cookie, "/mypage/settings/email", forms).await;
+    let sent = count(&pages, |p| p.location.as_deref() == Some("/mypage/settings/email/confirm"));
+    assert_eq!(sent, 5, "the account's five change mails an hour");
+    assert_eq!(count(&pages, |p| p.contains("確認コードの送信回数が上限(1時間に5回)")), 5);
+    assert_eq!(app.deliver_mail().await.len(), 5, "exactly five mails");
+    let live = "SELECT COUNT(*) FROM email_changes WHERE used_at IS NULL AND voided_at IS NULL";
+    assert_eq!(app.scalar(live).await, 1, "one pending change, even in a burst");
+}
+both_databases!(a_burst_of_login_id_changes_mails_five_and_leaves_one_pending);
+
+async fn one_address_gets_three_change_codes_a_day_whatever_the_account(app: &TestApp) {
+    app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
+    app.open_account("27520-1391873", ("1985", "1", "2"), "hanako@example.jp", PASSWORD).await;
+    let (taro, hanako) = (app.browser(), app.browser());
+    logged_in(app, &taro, EMAIL, false).await;
+    logged_in(app, &hanako, "hanako@example.jp", false).await;
+    let target = "victim@example.jp";
+    change_to(&taro, target, PASSWORD).await.assert_redirect("/mypage/settings/email/confirm");
+    change_to(&taro, target, PASSWORD).await.assert_redirect("/mypage/settings/email/confirm");
+    change_to(&hanako, target, PASSWORD).await.assert_redirect("/mypage/settings/email/confirm");
+    let refused = change_to(&hanako, target, PASSWORD).await;
+    assert_eq!(refused.status, 422);
+    refused.assert_contains("このメールアドレスあての確認コードの送信回数が上限(24時間に3回)");
+    let mails = app.deliver_mail().await;
+    assert_eq!(mails.iter().filter(|m| m.to == target).count(), 3, "three mails to the address, from two accounts");
+    // Another address is still fine for Hanako: the refusal spent nothing of her account's cap.
+    change_to(&hanako, "hanako2@example.jp", PASSWORD).await.assert_redirect("/mypage/settings/email/confirm");
+    app.advance(Duration::from_secs(24 * 3600 + 1));
+    logged_in(app, &hanako, "hanako@example.jp", false).await;
+    change_to(&hanako, target, PASSWORD).await.assert_redirect("/mypage/settings/email/confirm");
+}
+both_databases!(one_address_gets_three_change_codes_a_day_whatever_the_account);
+
+async fn a_confirmed_login_id_change_ends_every_other_browser_and_tells_the_old_address(app: &TestApp) {
+    app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
+    let phone = app.browser();
+    logged_in(app, &phone, EMAIL, true).await;
+    let borrowed = app.browser();
+    logged_in(app, &borrowed, EMAIL, false).await;
+    // A login waiting for its one-time password, elsewhere.
+    let waiting = app.browser();
+    waiting.login(EMAIL, PASSWORD).await.assert_redirect("/login/otp");
+    let otp = app.deliver_mail().await.pop().unwrap().code();
+
+    change_to(&borrowed, "new@example.jp", PASSWORD).await.assert_redirect("/mypage/settings/email/confirm");
+    let code = app.deliver_mail().await.pop().unwrap().code();
+    let csrf = borrowed.get("/mypage/settings/email/confirm").await.csrf();
+    borrowed
+        .post("/mypage/settings/email/confirm", &[("csrf", &csrf), ("code", &code)])
+        .await
+        .assert_redirect("/mypage/settings?done=email");
+    // The browser that made the change stays logged in; every other one is out.
+    assert_eq!(borrowed.get("/mypage").await.status, 200);
+    phone.get("/mypage").await.assert_redirect("/login?notice=signed_out");
+    waiting.submit_otp(&otp, false).await.assert_redirect("/login?notice=otp_void");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM remembered_browsers WHERE revoked_at IS NULL").await, 0);
+    // The phone was remembered; with the new login ID it needs a one-time password again.
+    let mails = app.deliver_mail().await;
+    phone.login("new@example.jp", PASSWORD).await.assert_redirect("/login/otp");
+    let notice = mails.iter().find(|m| m.to == EMAIL).expect("a notice to the old address");
+    assert!(notice.subject.contains("ログインIDを変更しました"), "{}", notice.subject);
+    for says in ["new@example.jp", "「パスワードをお忘れの方」からは手続きできません", "求職番号", "ハローワーク窓口"]
+    {
+        assert!(notice.body.contains(says), "the notice says {says:?}:\n{}", notice.body);
+    }
+    let event = "SELECT COUNT(*) FROM audit_events WHERE kind = 'account.email_changed'";
+    assert_eq!(app.scalar(event).await, 1);
+}
+both_databases!(a_confirmed_login_id_change_ends_every_other_browser_and_tells_the_old_address);

@@ -83,6 +83,8 @@ async fn recovery_answers_the_same_whether_or_not_the_account_exists(app: &TestA
     let a = ask_for_a_key(&known, EMAIL, NUMBER, BIRTH).await;
     let b = ask_for_a_key(&unknown, "nobody@example.jp", NUMBER, BIRTH).await;
     assert_eq!((a.status, a.location.clone()), (b.status, b.location.clone()));
+    let cookies = |p: &Page| p.headers.get_all("set-cookie").iter().count();
+    assert_eq!(cookies(&a), cookies(&b), "the same cookies (none: the session exists already)");
     let strip = |p: &Page, email: &str| strip(p, email);
     let (pa, pb) = (known.get("/login/forgot/password").await, unknown.get("/login/forgot/password").await);
     assert_eq!(strip(&pa, EMAIL), strip(&pb, "nobody@example.jp"));

@@ -195,7 +195,9 @@ async function walk(t, { name, device, lang, via }) {
   await submit(page, '/mypage/settings/email');
   await expectErrorSummary(page, 'settings email change with a malformed address');
   await scan('settings with errors (email change)');
+  // The change of login ID asks for the current password.
   await page.locator('#email').fill(`new.${email}`);
+  await page.locator('#email_password').fill(GOOD_PASSWORD);
   await submit(page, '/mypage/settings/email');
   await expectPath(page, '/mypage/settings/email/confirm');
   await scan('settings email confirmation');

@@ -14,7 +14,7 @@ use crate::hashing::PasswordHasher;
 use crate::mail::transport::Transport;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::store::{self, Store, attempts, documents, server_facts, sessions};
+use crate::store::{self, Store, attempts, documents, recovery_requests, server_facts, sessions};
 use crate::tokens::Keys;
 use crate::{mail, web};
 
@@ -99,7 +99,7 @@ pub async fn start(state: AppState, listener: TcpListener, workers: bool) -> any
     Ok(Running { addr, shutdown, server })
 }
 
-/// Purges expired sessions and old attempt-log rows every few minutes.
+/// Purges expired sessions, old attempt-log rows and old recovery requests every few minutes.
 async fn maintenance(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
         let now = store::ms(state.now());
@@ -109,6 +109,9 @@ async fn maintenance(state: AppState, mut shutdown: watch::Receiver<bool>) {
         }
         if let Err(e) = attempts::purge_before(state.store.pool(), now - keep).await {
             tracing::warn!(error = %e, "attempt log purge failed");
+        }
+        if let Err(e) = recovery_requests::purge_before(state.store.pool(), now - keep).await {
+            tracing::warn!(error = %e, "recovery request purge failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(300)) => {}

@@ -1,11 +1,12 @@
-//! The 認証キー shared by account opening and recovery: sending a new one (voiding the earlier
-//! ones, mail in the same transaction) and checking an entered one (5 wrong entries void it).
+//! The opening's 認証キー: sending a new one (voiding the earlier ones, mail in the same
+//! transaction) and checking an entered one (5 wrong entries void it). Recovery keeps its keys
+//! with its requests (`flows/recovery.rs`), with the same rules.
 
 use mypage_domain::email::Email;
 use mypage_domain::six_digits::SixDigitCode;
 
 use super::FlowError;
-use super::limits::{Limit, OPENING_KEY_SENDS, RECOVERY_KEY_SENDS, Refusal};
+use super::limits::{OPENING_KEY_SENDS, Refusal};
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
@@ -15,41 +16,18 @@ use crate::tokens::{self, Purpose};
 /// Wrong auth key entries that void the key.
 pub const MAX_FAILURES: i64 = 5;
 
-/// What a key is for; stored with it so a recovery key never opens an account and vice versa.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyPurpose {
-    Open,
-    Reset,
-}
-
-impl KeyPurpose {
-    /// The flow's own send cap: opening and recovery cannot use up each other's.
-    pub fn sends(self) -> Limit {
-        match self {
-            Self::Open => OPENING_KEY_SENDS,
-            Self::Reset => RECOVERY_KEY_SENDS,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Reset => "reset",
-        }
-    }
-}
+/// The purpose stored with the opening's keys (recovery keys live in `recovery_requests`).
+const PURPOSE: &str = "open";
 
 /// Creates a new key for `email` and writes its mail in one transaction; returns the key's id,
 /// or the refusal of the flow's send cap (`cooldown`: also the least time since the last mail).
 /// When opening with an address that is already another account's login ID, the mail says so
 /// instead and carries no key, while everything on screen stays the same.
-#[allow(clippy::too_many_arguments)]
 pub async fn send(
     state: &AppState,
     job_seeker_id: i64,
     code_id: Option<i64>,
     email: &Email,
-    purpose: KeyPurpose,
     cooldown: Option<std::time::Duration>,
     client: &str,
     lang: Lang,
@@ -62,12 +40,12 @@ pub async fn send(
     let mut tx = state.store.begin_write().await?;
     // The cap's lock row also serializes "void the previous key, insert a new one" per job
     // seeker and flow, so two parallel sends never leave two live keys.
-    if let Err(refusal) = purpose.sends().reserve_in(&mut tx, now, &subject, cooldown).await? {
+    if let Err(refusal) = OPENING_KEY_SENDS.reserve_in(&mut tx, now, &subject, cooldown).await? {
         return Ok(Err(refusal));
     }
-    auth_keys::void_open(&mut *tx, job_seeker_id, purpose.as_str(), store::ms(now)).await?;
+    auth_keys::void_open(&mut *tx, job_seeker_id, PURPOSE, store::ms(now)).await?;
     let new = auth_keys::NewAuthKey {
-        purpose: purpose.as_str(),
+        purpose: PURPOSE,
         job_seeker_id,
         code_id,
         email: email.as_str(),
@@ -76,10 +54,10 @@ pub async fn send(
     };
     let auth_key_id = auth_keys::insert(&mut *tx, &new, store::ms(now)).await?;
     let ttl_minutes = ttl.as_secs() / 60;
-    let message = match purpose {
-        KeyPurpose::Open if accounts::email_in_use(&mut *tx, email.as_str()).await? => Message::AddressInUseV1,
-        KeyPurpose::Open => Message::AuthKeyV1 { key: &key, expires_at, ttl_minutes },
-        KeyPurpose::Reset => Message::RecoveryKeyV1 { key: &key, expires_at, ttl_minutes },
+    let message = if accounts::email_in_use(&mut *tx, email.as_str()).await? {
+        Message::AddressInUseV1
+    } else {
+        Message::AuthKeyV1 { key: &key, expires_at, ttl_minutes }
     };
     let t = crate::i18n::catalog(lang);
     mail::enqueue(&mut tx, t, state.settings.base_url.as_str(), email.as_str(), Some(job_seeker_id), &message, now)

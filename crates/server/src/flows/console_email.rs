@@ -50,6 +50,7 @@ pub async fn change_email(
         ended.push(("email changes", cutoff::void_email_changes(&mut *tx, account.id, at).await?));
     }
     ended.push(("auth keys", cutoff::void_auth_keys(&mut *tx, id, at).await?));
+    ended.push(("recovery requests", store::recovery_requests::void_for_job_seeker(&mut *tx, id, at).await?));
     job_seekers::set_email(&mut *tx, id, Some(email.as_str()), Some(&today.to_string()), at).await?;
     if let Some(account) = &account {
         // The holder reads these, not the clerk: the account's language.

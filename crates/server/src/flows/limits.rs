@@ -37,10 +37,11 @@ pub const OPENING_KEY_SENDS: Limit = Limit { scope: "auth_key.open", max: 5, win
 /// cannot use up the other's.
 pub const RECOVERY_KEY_SENDS: Limit = Limit { scope: "auth_key.reset", max: 5, window: Duration::from_secs(3600) };
 
-/// Wrong current passwords on a password or login-ID change, per account or staff member: a
-/// borrowed session cannot guess the password there without limit. Released when right.
-pub const CURRENT_PASSWORD_CHECKS: Limit =
-    Limit { scope: "current_password", max: 5, window: Duration::from_secs(3600) };
+/// Wrong current passwords on a change of password or login ID, per job seeker's account (the
+/// subject is the account id) or staff member (`staff:<id>`): a borrowed session cannot guess
+/// its way to the account. Released when right.
+pub const CURRENT_PASSWORD_FAILURES: Limit =
+    Limit { scope: "settings.current_password", max: 10, window: Duration::from_secs(3600) };
 
 /// The least time between two auth key mails of one flow for one job seeker.
 pub const AUTH_KEY_RESEND_COOLDOWN: Duration = Duration::from_secs(60);

@@ -13,7 +13,7 @@ use mypage_domain::six_digits::SixDigitCode;
 use serde::{Deserialize, Serialize};
 
 use super::FlowError;
-use super::auth_key::{self, KeyCheck, KeyPurpose};
+use super::auth_key::{self, KeyCheck};
 use super::limits::{APPLY_FAILURES_PER_CLIENT, AUTH_KEY_RESEND_COOLDOWN, BIRTH_DATE_MISMATCHES, Refusal};
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
@@ -160,8 +160,7 @@ async fn check_application(
     if let Some(refused) = right {
         return Ok(refused);
     }
-    let sent =
-        auth_key::send(state, seeker.id, Some(code.id), &app.email, KeyPurpose::Open, None, client, lang).await?;
+    let sent = auth_key::send(state, seeker.id, Some(code.id), &app.email, None, client, lang).await?;
     let Ok(auth_key_id) = sent else { return Ok(ApplyOutcome::SendLimited) };
     Ok(ApplyOutcome::KeySent(PendingOpening {
         auth_key_id,
@@ -268,9 +267,7 @@ pub async fn resend(
     let email =
         Email::parse(&pending.email).map_err(|e| FlowError::Store(store::StoreError::Corrupt(e.to_string())))?;
     let cooldown = Some(AUTH_KEY_RESEND_COOLDOWN);
-    let sent =
-        auth_key::send(state, pending.job_seeker_id, key.code_id, &email, KeyPurpose::Open, cooldown, client, lang)
-            .await?;
+    let sent = auth_key::send(state, pending.job_seeker_id, key.code_id, &email, cooldown, client, lang).await?;
     Ok(match sent {
         Ok(id) => ResendOutcome::Sent(PendingOpening { auth_key_id: id, ..pending.clone() }),
         Err(Refusal::Cooldown { seconds }) => ResendOutcome::Cooldown { seconds },

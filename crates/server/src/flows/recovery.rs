@@ -1,29 +1,44 @@
 //! 「パスワードをお忘れの方」 (SPEC §3.8) and the pre-2026-03-22 path (SPEC §3.9).
 //!
-//! The job seeker gives email, 求職番号 and birth date. Whatever they match, the next screen is
-//! the same password + 認証キー form; a key is mailed only when they identify an account (reset)
-//! or a counter-registered address from before the legacy cutoff with no account yet (opening).
+//! The job seeker types email, 求職番号 and birth date. Whatever they match, the request becomes
+//! a row of the same shape in `recovery_requests` (what was typed, a key's hash, its expiry, a
+//! guarded failure count), written by the same statements, and the next screen is the same
+//! password + 認証キー form. Only when the typed data identify an account (reset) or a
+//! counter-registered address from before the legacy cutoff with no account yet (opening) does
+//! the row name the job seeker, and only then is its key mailed (`docs/decisions.md`).
 
+mod complete;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
 use mypage_domain::birth_date::BirthDate;
 use mypage_domain::email::Email;
 use mypage_domain::job_seeker_number::JobSeekerNumber;
-use mypage_domain::password::NewPassword;
-use mypage_domain::six_digits::SixDigitCode;
+use mypage_domain::password::{NewPassword, PasswordContext, PasswordRule};
+use mypage_domain::secret::Secret;
 use serde::{Deserialize, Serialize};
 
+pub use self::complete::{ResetOutcome, complete};
 use super::FlowError;
-use super::auth_key::{self, KeyCheck, KeyPurpose};
-use super::limits::Limit;
-use super::login::Origin;
-use super::opening::Consent;
+use super::limits::{BIRTH_DATE_MISMATCHES, Limit, RECOVERY_KEY_SENDS};
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
-use crate::store::{self, accounts, audit, job_seekers, login, sessions};
+use crate::store::{self, accounts, attempts, audit, job_seekers, recovery_requests};
+use crate::tokens::{self, Purpose};
 
 /// Recovery requests from one client address (each may send mail).
-pub const RECOVERY_PER_CLIENT: Limit =
-    Limit { scope: "recovery.client", max: 30, window: std::time::Duration::from_secs(3600) };
+pub const RECOVERY_PER_CLIENT: Limit = Limit { scope: "recovery.client", max: 30, window: Duration::from_secs(3600) };
+
+/// What a request that mails no key reserves instead of `RECOVERY_KEY_SENDS`, with the typed data
+/// as its subject: the same statements run on both paths. Its refusal changes nothing (no key is
+/// mailed either way).
+pub const UNMATCHED_SENDS: Limit =
+    Limit { scope: "recovery.unmatched", max: RECOVERY_KEY_SENDS.max, window: RECOVERY_KEY_SENDS.window };
+
+/// The lock that serializes "void the live request, insert the new one" per typed data.
+const REQUEST_LOCK: &str = "recovery.request";
 
 #[derive(Debug)]
 pub struct RecoveryRequest {
@@ -32,18 +47,15 @@ pub struct RecoveryRequest {
     pub birth_date: BirthDate,
 }
 
-/// What the browser's session remembers between the request and the new password.
+/// What the browser's session remembers between the request and the new password: which
+/// request. Everything a decision depends on (the key, its expiry and failure count, whether
+/// anything matched) is in the request's row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingReset {
-    /// `None` when nothing matched: no key exists, and every entry is answered as wrong.
-    pub auth_key_id: Option<i64>,
-    pub job_seeker_id: Option<i64>,
-    pub email: String,
-    /// Opening an account through recovery (SPEC §3.9) rather than resetting a password.
+    pub request_id: i64,
+    /// Opening an account through recovery (SPEC §3.9): the consent step comes first. Only routes
+    /// the browser; the row decides at completion.
     pub legacy: bool,
-    /// Wrong entries answered when there is no key, so the screen counts down the same way.
-    #[serde(default)]
-    pub decoy_failures: u32,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -52,6 +64,21 @@ pub enum StartOutcome {
     ClientLimited,
 }
 
+/// Who the typed data identify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// The account's login ID, 求職番号 and birth date: a password reset.
+    Reset(i64),
+    /// A counter-registered address from before the cutoff, no account yet (SPEC §3.9).
+    Open(i64),
+    /// Nothing matched.
+    Nobody,
+    /// Too many birth-date mismatches for this 求職番号: nothing was compared.
+    Paused,
+}
+
+/// Records the request and, when it identifies someone, mails the key. The answer is the same
+/// either way; only a full client budget is said (it reveals nothing about the account).
 pub async fn start(
     state: &AppState,
     req: &RecoveryRequest,
@@ -62,33 +89,32 @@ pub async fn start(
         return Ok(StartOutcome::ClientLimited);
     };
     client_slot.keep();
-    let decoy = PendingReset {
-        auth_key_id: None,
-        job_seeker_id: None,
-        email: req.email.as_str().to_owned(),
-        legacy: false,
-        decoy_failures: 0,
+    let target = identify(state, req).await?;
+    Ok(StartOutcome::Pending(record(state, req, target, client, lang).await?))
+}
+
+/// Matches the typed data. The 求職番号's birth-date budget is reserved before the birth date is
+/// compared and kept on a mismatch (as in the opening), so no client can try more than ten birth
+/// dates a day against one number; while it is full nothing is compared and no key is mailed.
+async fn identify(state: &AppState, req: &RecoveryRequest) -> Result<Target, FlowError> {
+    let pool = state.store.pool();
+    let number = req.number.as_str();
+    let Ok(number_slot) = BIRTH_DATE_MISMATCHES.reserve(state, number).await? else {
+        return Ok(Target::Paused);
     };
-    let seeker = job_seekers::find_by_number(state.store.pool(), req.number.as_str()).await?;
-    let Some(seeker) = seeker.filter(|s| s.birth_date == req.birth_date.to_iso()) else {
-        return Ok(StartOutcome::Pending(decoy));
-    };
-    let account = accounts::find_by_job_seeker(state.store.pool(), seeker.id).await?;
-    let legacy = match &account {
-        Some(a) if a.email == req.email.as_str() && a.disabled_at.is_none() => false,
-        Some(_) => return Ok(StartOutcome::Pending(decoy)),
-        None if is_legacy(state, &seeker, &req.email) => true,
-        None => return Ok(StartOutcome::Pending(decoy)),
-    };
-    let sent = auth_key::send(state, seeker.id, None, &req.email, KeyPurpose::Reset, None, client, lang).await?;
-    let Ok(key_id) = sent else { return Ok(StartOutcome::Pending(decoy)) };
-    Ok(StartOutcome::Pending(PendingReset {
-        auth_key_id: Some(key_id),
-        job_seeker_id: Some(seeker.id),
-        email: req.email.as_str().to_owned(),
-        legacy,
-        decoy_failures: 0,
-    }))
+    let seeker = job_seekers::find_by_number(pool, number).await?.filter(|s| s.birth_date == req.birth_date.to_iso());
+    match &seeker {
+        Some(_) => number_slot.release(state).await?,
+        // A mismatch, or an unknown number, counted the same.
+        None => number_slot.keep(),
+    }
+    // Looked up on every path (no job seeker has id 0), so a mismatch costs what a match does.
+    let account = accounts::find_by_job_seeker(pool, seeker.as_ref().map_or(0, |s| s.id)).await?;
+    Ok(match (seeker, account) {
+        (Some(s), Some(a)) if a.email == req.email.as_str() && a.disabled_at.is_none() => Target::Reset(s.id),
+        (Some(s), None) if is_legacy(state, &s, &req.email) => Target::Open(s.id),
+        _ => Target::Nobody,
+    })
 }
 
 /// A counter-registered address from on or before the cutoff, with no account yet.
@@ -97,98 +123,122 @@ fn is_legacy(state: &AppState, seeker: &job_seekers::JobSeekerRow, email: &Email
     seeker.email.as_deref() == Some(email.as_str()) && registered_on.is_some_and(|d| d <= state.settings.legacy_cutoff)
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum ResetOutcome {
-    /// The password was reset; every session and remembered browser of the account is revoked.
-    Reset,
-    /// The account was opened (legacy path).
-    Opened,
-    WrongKey {
-        remaining: u32,
-    },
-    KeyVoid,
-    KeyExpired,
-    /// The legacy path needs the consent step first.
-    NeedsConsent,
+/// The keyed hash that names the typed data (no address or birth date in the lock table).
+fn subject(state: &AppState, req: &RecoveryRequest) -> String {
+    let typed =
+        format!("recovery-request\n{}\n{}\n{}", req.email.as_str(), req.number.as_str(), req.birth_date.to_iso());
+    state.keys.hash(Purpose::AuthKey, &typed)
 }
 
-/// Sets the new password with the mailed key. `consent` is needed on the legacy path.
-pub async fn complete(
+/// One transaction of the same statements on every path: lock the typed data, reserve a send
+/// (the recovery cap of the job seeker, or its unmatched mirror), void the live request for the
+/// same data, insert this one with a fresh key's hash, and record the audit event. Only a
+/// granted send for someone it identified names the job seeker and writes the key's mail.
+async fn record(
     state: &AppState,
-    pending: &mut PendingReset,
-    consent: Option<Consent>,
-    password: &NewPassword,
-    key: &SixDigitCode,
-    origin: &Origin<'_>,
+    req: &RecoveryRequest,
+    target: Target,
+    client: &str,
     lang: Lang,
-) -> Result<ResetOutcome, FlowError> {
-    let Some(auth_key_id) = pending.auth_key_id else {
-        pending.decoy_failures += 1;
-        let max = u32::try_from(auth_key::MAX_FAILURES).unwrap_or(5);
-        return Ok(match max.saturating_sub(pending.decoy_failures) {
-            0 => ResetOutcome::KeyVoid,
-            remaining => ResetOutcome::WrongKey { remaining },
-        });
-    };
-    if pending.legacy && consent.is_none() {
-        return Ok(ResetOutcome::NeedsConsent);
-    }
-    let row = match auth_key::check(state, auth_key_id, key).await? {
-        KeyCheck::Valid(row) => row,
-        KeyCheck::Wrong { remaining } => return Ok(ResetOutcome::WrongKey { remaining }),
-        KeyCheck::Void | KeyCheck::Used => return Ok(ResetOutcome::KeyVoid),
-        KeyCheck::Expired => return Ok(ResetOutcome::KeyExpired),
-    };
-    let password_hash = state.hasher.hash(password.secret()).await?;
+) -> Result<PendingReset, FlowError> {
+    let key = tokens::random_six_digits()?;
+    let key_hash = state.keys.hash(Purpose::AuthKey, key.as_str());
     let now = state.now();
+    let ttl = state.settings.auth_key_ttl;
+    let expires_at = now + ttl;
+    let subject = subject(state, req);
+    let (sends, cap_subject, identified) = match target {
+        Target::Reset(id) | Target::Open(id) => (RECOVERY_KEY_SENDS, id.to_string(), Some(id)),
+        Target::Nobody | Target::Paused => (UNMATCHED_SENDS, subject.clone(), None),
+    };
+    let mut tx = state.store.begin_write().await?;
+    attempts::lock_subject(&mut *tx, REQUEST_LOCK, &subject, store::ms(now)).await?;
+    let granted = sends.reserve_in(&mut tx, now, &cap_subject, None).await?.is_ok();
+    let mailed_to = identified.filter(|_| granted);
+    let legacy = mailed_to.is_some() && matches!(target, Target::Open(_));
+    recovery_requests::void_live(&mut *tx, &subject, store::ms(now)).await?;
+    let new = recovery_requests::NewRecoveryRequest {
+        subject: &subject,
+        job_seeker_id: mailed_to,
+        legacy,
+        email: req.email.as_str(),
+        job_seeker_number: req.number.as_str(),
+        birth_date: &req.birth_date.to_iso(),
+        key_hash: &key_hash,
+        expires_at: store::ms(expires_at),
+    };
+    let request_id = recovery_requests::insert(&mut *tx, &new, store::ms(now)).await?;
+    let message = Message::RecoveryKeyV1 { key: &key, expires_at, ttl_minutes: ttl.as_secs() / 60 };
     let t = crate::i18n::catalog(lang);
     let base = state.settings.base_url.as_str();
-    let mut tx = state.store.begin_write().await?;
-    if !store::auth_keys::consume(&mut *tx, row.id, store::ms(now)).await? {
-        return Ok(ResetOutcome::KeyVoid);
-    }
-    let (kind, outcome) = match (pending.legacy, consent) {
-        (true, Some(consent)) => {
-            let new = accounts::NewAccount {
-                job_seeker_id: row.job_seeker_id,
-                email: &row.email,
-                password_hash: &password_hash,
-                privacy_version: consent.privacy_version,
-                terms_version: consent.terms_version,
-                consented_at: consent.at_ms,
-                lang: lang.code(),
-            };
-            match accounts::insert(&mut *tx, &new, store::ms(now)).await {
-                Ok(_) => {}
-                Err(e) if e.is_unique_violation() => return Ok(ResetOutcome::KeyVoid),
-                Err(e) => return Err(e.into()),
-            }
-            mail::enqueue(&mut tx, t, base, &row.email, Some(row.job_seeker_id), &Message::AccountOpenedV1, now)
-                .await?;
-            ("account.opened", ResetOutcome::Opened)
+    let login_id = match mailed_to {
+        Some(job_seeker_id) => {
+            mail::enqueue(&mut tx, t, base, req.email.as_str(), Some(job_seeker_id), &message, now).await?;
+            true
         }
-        _ => {
-            let Some(account) = accounts::find_by_job_seeker(&mut *tx, row.job_seeker_id).await? else {
-                return Ok(ResetOutcome::KeyVoid);
-            };
-            login::set_password(&mut *tx, account.id, &password_hash, store::ms(now)).await?;
-            sessions::delete_for_account(&mut *tx, account.id).await?;
-            login::revoke_remembered(&mut *tx, account.id, store::ms(now)).await?;
-            login::void_challenges(&mut *tx, account.id, store::ms(now)).await?;
-            mail::enqueue(&mut tx, t, base, &row.email, Some(row.job_seeker_id), &Message::PasswordResetV1, now)
-                .await?;
-            ("password.reset", ResetOutcome::Reset)
+        // Where no key goes out, the mail is still rendered and one statement stands for its
+        // insert: whether the address is a login ID, a sign for the counter that someone tried
+        // an account that is not theirs.
+        None => {
+            drop(message.render(t, base));
+            accounts::email_in_use(&mut *tx, req.email.as_str()).await?
         }
     };
+    let detail = match (target, granted, login_id) {
+        (Target::Reset(_), true, _) => "key mailed (password reset)",
+        (Target::Open(_), true, _) => "key mailed (opening, registered before the legacy cutoff)",
+        (Target::Reset(_) | Target::Open(_), false, _) => "no key: the recovery key mails of the hour are used up",
+        (Target::Nobody, _, true) => "no key: the address is a login ID, but the 求職番号 or birth date did not match",
+        (Target::Nobody, _, false) => "no key: nothing matched",
+        (Target::Paused, _, _) => "no key: birth-date entry for this number is paused",
+    };
+    // Only a match names the job seeker, for the counter's view of them.
     let event = audit::Event {
-        actor: &format!("job_seeker:{}", row.job_seeker_id),
-        kind,
-        job_seeker_id: Some(row.job_seeker_id),
-        detail: if pending.legacy { "via recovery (registered before the legacy cutoff)" } else { "via recovery" },
-        client_addr: Some(origin.client),
+        actor: "system",
+        kind: "recovery.requested",
+        job_seeker_id: identified,
+        detail,
+        client_addr: Some(client),
     };
     audit::record(&mut *tx, &event, store::ms(now)).await?;
     tx.commit().await?;
+    // Woken on both paths; with nothing due the worker goes back to sleep.
     state.mail_wakeup.notify_one();
-    Ok(outcome)
+    Ok(PendingReset { request_id, legacy })
+}
+
+/// A pending request as the password step sees it: what was typed, and the key's expiry.
+#[derive(Debug)]
+pub struct PendingView {
+    pub email: Email,
+    pub number: Option<JobSeekerNumber>,
+    pub birth_date: Option<BirthDate>,
+    pub expires_at: Timestamp,
+}
+
+impl PendingView {
+    /// The password policy with what was typed on the forgot form as context, on every path:
+    /// the rules never tell a matched request from another.
+    pub fn check_password(&self, password: Secret, confirmation: &Secret) -> Result<NewPassword, Vec<PasswordRule>> {
+        let context = PasswordContext {
+            email: Some(&self.email),
+            number: self.number.as_ref(),
+            birth_date: self.birth_date.as_ref(),
+        };
+        NewPassword::parse(password, confirmation, &context)
+    }
+}
+
+/// The pending request, or `None` when its row is gone (purged long after it expired).
+pub async fn pending(state: &AppState, pending: &PendingReset) -> Result<Option<PendingView>, FlowError> {
+    let Some(row) = recovery_requests::find(state.store.pool(), pending.request_id).await? else {
+        return Ok(None);
+    };
+    let corrupt = |e: String| FlowError::Store(store::StoreError::Corrupt(e));
+    Ok(Some(PendingView {
+        email: Email::parse(&row.email).map_err(|e| corrupt(e.to_string()))?,
+        number: JobSeekerNumber::parse(&row.job_seeker_number).ok(),
+        birth_date: BirthDate::from_iso(&row.birth_date).ok(),
+        expires_at: store::ts(row.expires_at)?,
+    }))
 }

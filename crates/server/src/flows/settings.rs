@@ -1,21 +1,23 @@
 //! My Page after login (SPEC §3.10): what the home page shows, re-consent to new document
 //! versions, and the account settings (email, password, remembered browsers, sessions).
 
-use mypage_domain::email::Email;
+mod email_change;
+
 use mypage_domain::password::NewPassword;
 use mypage_domain::secret::Secret;
-use mypage_domain::six_digits::SixDigitCode;
 
+pub use self::email_change::{
+    EMAIL_CHANGE_PER_ADDRESS, EMAIL_CHANGE_SENDS, EMAIL_CODE_MAX_FAILURES, EmailChangeStart, EmailConfirm,
+    confirm_email_change, start_email_change,
+};
 use super::FlowError;
+use super::limits::CURRENT_PASSWORD_FAILURES;
+use super::login::LOGIN_FAILURES_PER_CLIENT;
 use super::opening::DocumentKind;
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
-use crate::store::{self, Entry, accounts, audit, documents, job_seekers, login, offices, settings};
-use crate::tokens::{self, Purpose};
-
-/// Wrong entries that void an email-change code.
-pub const EMAIL_CODE_MAX_FAILURES: i64 = 5;
+use crate::store::{self, accounts, audit, documents, job_seekers, login, offices, settings};
 
 /// What the home page shows.
 #[derive(Debug)]
@@ -71,10 +73,52 @@ pub async fn accept_current_documents(state: &AppState, account_id: i64, client:
     Ok(())
 }
 
+/// What the current password, asked for before a change of login ID or password, came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CurrentPassword {
+    Right,
+    Wrong,
+    /// Too many wrong current passwords for the account, or failures from this client.
+    Limited,
+}
+
+/// Verifies the account's current password on the hashing pool. The attempt is reserved before
+/// the hash (against the client's login-failure budget and the account's own), as at login, so a
+/// burst of guesses gets no more hashes than a sequence; a right password gives both back.
+async fn verify_current(
+    state: &AppState,
+    account_id: i64,
+    current: &Secret,
+    client: &str,
+) -> Result<CurrentPassword, FlowError> {
+    let now = state.now();
+    let mut tx = state.store.begin_write().await?;
+    let Ok(client_slot) = LOGIN_FAILURES_PER_CLIENT.reserve_in(&mut tx, now, client, None).await? else {
+        return Ok(CurrentPassword::Limited);
+    };
+    // A refusal drops the transaction, and the client's reservation with it.
+    let Ok(account_slot) = CURRENT_PASSWORD_FAILURES.reserve_in(&mut tx, now, &account_id.to_string(), None).await?
+    else {
+        return Ok(CurrentPassword::Limited);
+    };
+    tx.commit().await?;
+    let stored = settings::password_hash(state.store.pool(), account_id).await?;
+    if state.hasher.verify(current, stored).await? {
+        client_slot.release(state).await?;
+        account_slot.release(state).await?;
+        Ok(CurrentPassword::Right)
+    } else {
+        client_slot.keep();
+        account_slot.keep();
+        Ok(CurrentPassword::Wrong)
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum PasswordChange {
     Changed,
     WrongCurrent,
+    CurrentLimited,
 }
 
 /// Changes the password; the other sessions and every remembered browser end.
@@ -84,11 +128,13 @@ pub async fn change_password(
     session_hash: &str,
     current: &Secret,
     new: &NewPassword,
+    client: &str,
     lang: Lang,
 ) -> Result<PasswordChange, FlowError> {
-    let stored = settings::password_hash(state.store.pool(), account_id).await?;
-    if !state.hasher.verify(current, stored).await? {
-        return Ok(PasswordChange::WrongCurrent);
+    match verify_current(state, account_id, current, client).await? {
+        CurrentPassword::Right => {}
+        CurrentPassword::Wrong => return Ok(PasswordChange::WrongCurrent),
+        CurrentPassword::Limited => return Ok(PasswordChange::CurrentLimited),
     }
     let hash = state.hasher.hash(new.secret()).await?;
     let now = state.now();
@@ -109,109 +155,6 @@ pub async fn change_password(
     tx.commit().await?;
     state.mail_wakeup.notify_one();
     Ok(PasswordChange::Changed)
-}
-
-/// Mails a code to the new address (or, when it is another account's login ID, a notice that it
-/// is in use, with the same screen). Returns the pending change's id.
-pub async fn start_email_change(
-    state: &AppState,
-    account_id: i64,
-    new_email: &Email,
-    lang: Lang,
-) -> Result<i64, FlowError> {
-    let key = tokens::random_six_digits()?;
-    let now = state.now();
-    let ttl = state.settings.auth_key_ttl;
-    let expires_at = now + ttl;
-    let Some(account) = accounts::find(state.store.pool(), account_id).await? else {
-        return Err(FlowError::Store(store::StoreError::Corrupt("no such account".into())));
-    };
-    let mut tx = state.store.begin_write().await?;
-    settings::void_email_changes(&mut *tx, account_id, store::ms(now)).await?;
-    let hash = state.keys.hash(Purpose::AuthKey, key.as_str());
-    let id = settings::insert_email_change(
-        &mut *tx,
-        account_id,
-        new_email.as_str(),
-        &hash,
-        store::ms(now),
-        store::ms(expires_at),
-    )
-    .await?;
-    let message = if accounts::email_in_use(&mut *tx, new_email.as_str()).await? {
-        Message::AddressInUseV1
-    } else {
-        Message::EmailChangeCodeV1 { key: &key, expires_at, ttl_minutes: ttl.as_secs() / 60 }
-    };
-    let t = crate::i18n::catalog(lang);
-    let base = state.settings.base_url.as_str();
-    mail::enqueue(&mut tx, t, base, new_email.as_str(), Some(account.job_seeker_id), &message, now).await?;
-    tx.commit().await?;
-    state.mail_wakeup.notify_one();
-    Ok(id)
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum EmailConfirm {
-    Changed,
-    Wrong { remaining: u32 },
-    Void,
-    Expired,
-}
-
-/// Confirms the change with the mailed code: the login ID changes and the old address is told.
-pub async fn confirm_email_change(
-    state: &AppState,
-    account_id: i64,
-    change_id: i64,
-    code: &SixDigitCode,
-    lang: Lang,
-) -> Result<EmailConfirm, FlowError> {
-    let now = state.now();
-    let pool = state.store.pool();
-    let Some(row) = settings::find_email_change(pool, change_id).await?.filter(|r| r.account_id == account_id) else {
-        return Ok(EmailConfirm::Void);
-    };
-    let right = || state.keys.verify(Purpose::AuthKey, code.as_str(), &row.key_hash);
-    match settings::enter_email_change_code(pool, row.id, store::ms(now), EMAIL_CODE_MAX_FAILURES, right).await? {
-        Entry::Right => {}
-        Entry::Wrong { remaining } => {
-            return Ok(EmailConfirm::Wrong { remaining: u32::try_from(remaining).unwrap_or(0) });
-        }
-        Entry::WrongAndVoid { .. } => return Ok(EmailConfirm::Void),
-        Entry::Inactive => {
-            let expired = row.used_at.is_none() && row.voided_at.is_none() && store::ms(now) >= row.expires_at;
-            return Ok(if expired { EmailConfirm::Expired } else { EmailConfirm::Void });
-        }
-    }
-    let Some(account) = accounts::find(pool, account_id).await? else { return Ok(EmailConfirm::Void) };
-    let mut tx = state.store.begin_write().await?;
-    if !settings::consume_email_change(&mut *tx, row.id, store::ms(now)).await? {
-        return Ok(EmailConfirm::Void);
-    }
-    match accounts::set_email(&mut *tx, account_id, &row.new_email).await {
-        Ok(()) => {}
-        Err(e) if e.is_unique_violation() => return Ok(EmailConfirm::Void),
-        Err(e) => return Err(e.into()),
-    }
-    let today = mypage_domain::clock::today_jst(now).to_string();
-    job_seekers::set_email(&mut *tx, account.job_seeker_id, Some(&row.new_email), Some(&today), store::ms(now)).await?;
-    let t = crate::i18n::catalog(lang);
-    let base = state.settings.base_url.as_str();
-    let message = Message::EmailChangedV1 { new_email: &row.new_email };
-    mail::enqueue(&mut tx, t, base, &account.email, Some(account.job_seeker_id), &message, now).await?;
-    let actor = format!("job_seeker:{}", account.job_seeker_id);
-    let event = audit::Event {
-        actor: &actor,
-        kind: "account.email_changed",
-        job_seeker_id: Some(account.job_seeker_id),
-        detail: "",
-        client_addr: None,
-    };
-    audit::record(&mut *tx, &event, store::ms(now)).await?;
-    tx.commit().await?;
-    state.mail_wakeup.notify_one();
-    Ok(EmailConfirm::Changed)
 }
 
 /// Revokes one remembered browser (`Some`) or all of them (`None`).

@@ -6,7 +6,7 @@ use mypage_domain::password::{NewPassword, PasswordContext, PasswordRule};
 use mypage_domain::secret::Secret;
 
 use super::FlowError;
-use super::limits::CURRENT_PASSWORD_CHECKS;
+use super::limits::CURRENT_PASSWORD_FAILURES;
 use crate::state::AppState;
 use crate::store::{self, audit, sessions, staff};
 
@@ -45,7 +45,7 @@ pub async fn change_password(
     };
     // Reserved before the hash: a borrowed session guesses the current password no faster here
     // than at the login.
-    let Ok(slot) = CURRENT_PASSWORD_CHECKS.reserve(state, &format!("staff:{}", row.id)).await? else {
+    let Ok(slot) = CURRENT_PASSWORD_FAILURES.reserve(state, &format!("staff:{}", row.id)).await? else {
         return Ok(PasswordChange::Limited);
     };
     // Checked even when the new password is refused anyway, so both answers come at once.

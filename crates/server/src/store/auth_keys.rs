@@ -1,5 +1,6 @@
-//! `auth_keys`: the 認証キー mailed during account opening (and, later, recovery). A new key voids
-//! the previous ones of the same job seeker and purpose; failures and use are guarded updates.
+//! `auth_keys`: the 認証キー mailed during account opening (recovery keeps its own in
+//! `recovery_requests`). A new key voids the previous ones of the same job seeker; entries and
+//! use are guarded updates.
 
 use sqlx::{Any, Executor, FromRow};
 

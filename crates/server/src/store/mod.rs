@@ -143,6 +143,7 @@ pub mod job_seekers;
 pub mod login;
 pub mod offices;
 pub mod outbox;
+pub mod recovery_requests;
 pub mod server_facts;
 pub mod sessions;
 pub mod settings;

@@ -12,6 +12,7 @@ pub mod login;
 pub mod mypage;
 pub mod opening;
 pub mod page;
+pub mod password_step;
 pub mod public;
 pub mod session;
 pub mod staff;

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod account_security;
 mod at_rest;
 mod bad_input;
 mod bursts;

@@ -67,11 +67,14 @@ async fn changing_the_email_needs_the_code_sent_to_the_new_address(app: &TestApp
     let settings = browser.get("/mypage/settings").await;
     let csrf = settings.csrf();
     browser
-        .post("/mypage/settings/email", &[("csrf", &csrf), ("email", "taro@")])
+        .post("/mypage/settings/email", &[("csrf", &csrf), ("email", "taro@"), ("email_password", PASSWORD)])
         .await
         .assert_contains("形式が正しくありません");
     browser
-        .post("/mypage/settings/email", &[("csrf", &csrf), ("email", "ＴＡＲＯ２@example.jp")])
+        .post(
+            "/mypage/settings/email",
+            &[("csrf", &csrf), ("email", "ＴＡＲＯ２@example.jp"), ("email_password", PASSWORD)],
+        )
         .await
         .assert_redirect("/mypage/settings/email/confirm");
     let mail = app.deliver_mail().await.pop().unwrap();

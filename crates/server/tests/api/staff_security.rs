@@ -517,7 +517,10 @@ async fn the_counters_email_change_ends_everything_tied_to_the_old_address_and_t
     // On it, a pending change of login ID with its code mailed.
     let csrf = phone.get("/mypage/settings").await.csrf();
     phone
-        .post("/mypage/settings/email", &[("csrf", &csrf), ("email", "taro.pending@example.jp")])
+        .post(
+            "/mypage/settings/email",
+            &[("csrf", &csrf), ("email", "taro.pending@example.jp"), ("email_password", SEEKER_PASSWORD)],
+        )
         .await
         .assert_redirect("/mypage/settings/email/confirm");
     let change_code = app.deliver_mail().await.pop().unwrap().code();
@@ -585,10 +588,17 @@ async fn the_counters_email_change_ends_everything_tied_to_the_old_address_and_t
     let reset: Vec<_> = reset.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_ne!(tablet.post("/login/forgot/password", &reset).await.location.as_deref(), Some("/login/forgot/done"));
     let code = mypage_domain::six_digits::SixDigitCode::parse(&change_code).unwrap();
-    let confirm =
-        mypage::flows::settings::confirm_email_change(&app.state, account_id, change_id, &code, mypage::i18n::Lang::Ja)
-            .await
-            .unwrap();
+    let confirm = mypage::flows::settings::confirm_email_change(
+        &app.state,
+        account_id,
+        "no-such-session",
+        change_id,
+        &code,
+        "127.0.0.1",
+        mypage::i18n::Lang::Ja,
+    )
+    .await
+    .unwrap();
     assert_eq!(confirm, mypage::flows::settings::EmailConfirm::Void);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM accounts WHERE email = 'taro.new@example.jp'").await, 1);
     app.browser().login("taro@example.jp", SEEKER_PASSWORD).await.assert_contains("正しくありません");
@@ -601,14 +611,14 @@ async fn the_counters_email_change_ends_everything_tied_to_the_old_address_and_t
 }
 both_databases!(the_counters_email_change_ends_everything_tied_to_the_old_address_and_tells_both);
 
-async fn a_burst_of_wrong_current_passwords_checks_five_and_then_none(app: &TestApp) {
+async fn a_burst_of_wrong_current_passwords_checks_ten_and_then_none(app: &TestApp) {
     add_office(app, "01010", "ハローワーク釧路").await;
     let (here, _) = staff_browser(app, "kushiro", Role::Counter, "01010").await;
     let csrf = here.get("/staff/password").await.csrf();
     let cookie = here.cookie_header();
     let node = app.add_node().await;
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(12));
-    let tasks: Vec<_> = (0..12)
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(15));
+    let tasks: Vec<_> = (0..15)
         .map(|i| {
             let base = if i % 2 == 0 { app.base.clone() } else { node.base.clone() };
             let (cookie, csrf, barrier) = (cookie.clone(), csrf.clone(), barrier.clone());
@@ -630,7 +640,7 @@ async fn a_burst_of_wrong_current_passwords_checks_five_and_then_none(app: &Test
     }
     let checked = pages.iter().filter(|p| p.contains("現在のパスワードが正しくありません")).count();
     let limited = pages.iter().filter(|p| p.contains("パスワードの変更を一時的に停止")).count();
-    assert_eq!((checked, limited), (5, 7), "five current passwords checked per hour, then none");
+    assert_eq!((checked, limited), (10, 5), "ten current passwords checked per hour, then none");
     let right = [
         ("csrf", csrf.as_str()),
         ("current_password", PASSWORD),
@@ -645,4 +655,4 @@ async fn a_burst_of_wrong_current_passwords_checks_five_and_then_none(app: &Test
     }
     here.post("/staff/password", &right).await.assert_redirect("/staff");
 }
-both_databases!(a_burst_of_wrong_current_passwords_checks_five_and_then_none);
+both_databases!(a_burst_of_wrong_current_passwords_checks_ten_and_then_none);

@@ -1,5 +1,5 @@
 //! 「パスワードをお忘れの方」: email, 求職番号 and birth date; then the same screen whatever they
-//! matched: a new password, its confirmation and the mailed 認証キー.
+//! matched: the shared password + 認証キー step (`web::password_step`).
 
 use askama::Template;
 use axum::extract::State;
@@ -9,21 +9,18 @@ use mypage_domain::birth_date::BirthDate;
 use mypage_domain::clock::today_jst;
 use mypage_domain::email::Email;
 use mypage_domain::job_seeker_number::JobSeekerNumber;
-use mypage_domain::password::PasswordRule;
-use mypage_domain::secret::Secret;
-use mypage_domain::six_digits::SixDigitCode;
 use serde::Deserialize;
 
 use super::user_agent;
 use crate::flows::login::Origin;
-use crate::flows::opening;
-use crate::flows::recovery::{self, RecoveryRequest, ResetOutcome, StartOutcome};
+use crate::flows::recovery::{self, PendingView, RecoveryRequest, ResetOutcome, StartOutcome};
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::{Form, acceptable};
 use crate::web::page::{self, Errors, echo};
+use crate::web::password_step::{self, PasswordStep, PasswordStepForm};
 use crate::web::session::{self, FlowData, Session};
 
 #[derive(Template)]
@@ -128,111 +125,84 @@ fn noted<T>(errors: &mut Errors, field: &'static str, message: String, value: Op
 struct ResetPage<'a> {
     t: &'a Catalog,
     csrf: String,
-    email: String,
-    sent_to: String,
-    rules: Vec<(&'static str, String, bool)>,
+    step: PasswordStep,
     errors: Errors,
     notice: Option<String>,
 }
 
+/// The same page for every request, matched or not: the typed address, the key's expiry.
 fn render_reset(
     session: &Session,
+    view: &PendingView,
     password: &str,
     errors: Errors,
     notice: Option<String>,
 ) -> Result<Response, AppError> {
     let t = catalog(request_lang());
-    let email = session.data.pending_reset.as_ref().map(|p| p.email.clone()).unwrap_or_default();
-    let rules = page::password_rules(t, password);
+    let email = view.email.as_str();
+    let expires = crate::i18n::datetime(request_lang(), view.expires_at);
     let has_errors = !errors.is_empty() || notice.is_some();
-    let page = ResetPage {
-        t,
-        csrf: session.csrf.clone(),
-        sent_to: t.fmt("login.reset.sent_to", &[("email", &email)]),
-        email,
-        rules,
-        errors,
-        notice,
+    let step = PasswordStep {
+        sent_to: t.fmt("login.reset.sent_to", &[("email", email)]),
+        key_expires: t.fmt("opening.password.key_expires", &[("expires", &expires)]),
+        hint: t.get("login.reset.not_received"),
+        ..PasswordStep::new(t, "/login/forgot/password", "login.reset", email, password)
     };
+    let page = ResetPage { t, csrf: session.csrf.clone(), step, errors, notice };
     Ok(page::html(page.render()?, has_errors))
 }
 
 pub async fn show_password(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     let Some(session) = session::load(&state, &headers).await? else { return Ok(page::see_other("/login/forgot")) };
-    match &session.data.pending_reset {
-        None => Ok(page::see_other("/login/forgot")),
-        Some(p) if p.legacy && session.data.consent.is_none() => Ok(page::see_other("/opening/consent")),
-        Some(_) => render_reset(&session, "", Errors::default(), None),
+    let Some(pending) = session.data.pending_reset.clone() else { return Ok(page::see_other("/login/forgot")) };
+    if pending.legacy && session.data.consent.is_none() {
+        return Ok(page::see_other("/opening/consent"));
     }
-}
-
-#[derive(Deserialize)]
-pub struct ResetForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    password_confirmation: String,
-    #[serde(default)]
-    auth_key: String,
+    match recovery::pending(&state, &pending).await? {
+        Some(view) => render_reset(&session, &view, "", Errors::default(), None),
+        None => Ok(page::see_other("/login/forgot")),
+    }
 }
 
 pub async fn submit_password(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    Form(form): Form<ResetForm>,
+    Form(form): Form<PasswordStepForm>,
 ) -> Result<Response, AppError> {
     let mut session = session::for_post(&state, &headers, &form.csrf).await?;
-    let Some(mut pending) = session.data.pending_reset.clone() else {
+    let Some(pending) = session.data.pending_reset.clone() else {
+        return Ok(page::see_other("/login/forgot"));
+    };
+    let Some(view) = recovery::pending(&state, &pending).await? else {
         return Ok(page::see_other("/login/forgot"));
     };
     let t = catalog(request_lang());
     let mut errors = Errors::default();
-    let password = Secret::new(form.password.chars().take(256).collect());
-    let confirmation = Secret::new(form.password_confirmation.chars().take(256).collect());
-    let policy =
-        opening::password_policy(&state, pending.job_seeker_id, &pending.email, password, &confirmation).await?;
-    let new_password = policy
-        .map_err(|unmet| {
-            for rule in unmet {
-                let field =
-                    if rule == PasswordRule::ConfirmationMismatch { "password_confirmation" } else { "password" };
-                errors.add(field, t.get(&format!("password.error.{}", rule.key())));
-            }
-        })
-        .ok();
-    let key = SixDigitCode::parse(&form.auth_key).ok().filter(|_| acceptable(&form.auth_key));
-    let key = noted(&mut errors, "auth_key", t.get("opening.password.error.key_malformed"), key);
-    let (Some(new_password), Some(key)) = (new_password, key) else {
-        return render_reset(&session, &form.password, errors, None);
+    let (password, confirmation) = form.passwords();
+    let policy = view.check_password(password, &confirmation);
+    let Some((new_password, key)) = form.parse(t, policy, &mut errors) else {
+        return render_reset(&session, &view, &form.password, errors, None);
     };
     let ua = user_agent(&headers);
     let origin = Origin { client: &client, user_agent: &ua };
     let consent = session.data.consent;
-    let outcome =
-        recovery::complete(&state, &mut pending, consent, &new_password, &key, &origin, request_lang()).await?;
-    session.data.pending_reset = Some(pending);
+    let outcome = recovery::complete(&state, &pending, consent, &new_password, &key, &origin, request_lang()).await?;
     let notice = match outcome {
         ResetOutcome::Reset | ResetOutcome::Opened => {
             session.data = FlowData { just_reset: Some(outcome == ResetOutcome::Opened), ..Default::default() };
             session.save(&state).await?;
             return Ok(page::see_other("/login/forgot/done"));
         }
-        ResetOutcome::NeedsConsent => {
-            session.save(&state).await?;
-            return Ok(page::see_other("/opening/consent"));
-        }
+        ResetOutcome::NeedsConsent => return Ok(page::see_other("/opening/consent")),
         ResetOutcome::WrongKey { remaining } => {
-            errors.add("auth_key", t.fmt("opening.password.error.key_wrong", &[("remaining", &remaining.to_string())]));
+            password_step::wrong_key(&mut errors, t, remaining);
             None
         }
         ResetOutcome::KeyVoid => Some(t.get("login.reset.key_void")),
         ResetOutcome::KeyExpired => Some(t.get("login.reset.key_expired")),
     };
-    session.save(&state).await?;
-    render_reset(&session, &form.password, errors, notice)
+    render_reset(&session, &view, &form.password, errors, notice)
 }
 
 #[derive(Template)]

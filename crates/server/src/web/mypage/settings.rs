@@ -1,27 +1,28 @@
-//! 「アカウント設定」: change the login ID (confirmed by a code to the new address), change the
-//! password, see and revoke remembered browsers, see recent logins, log out everywhere.
+//! 「アカウント設定」: change the login ID (the current password, then a code to the new address),
+//! change the password, see and revoke remembered browsers, see recent logins, log out everywhere.
+
+mod email;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use mypage_domain::email::Email;
-use mypage_domain::password::PasswordRule;
 use mypage_domain::secret::Secret;
-use mypage_domain::six_digits::SixDigitCode;
 use mypage_domain::user_agent::{approximate_address, describe};
 use serde::Deserialize;
 
+pub use self::email::{confirm_email, show_confirm, start_email};
 use super::CurrentAccount;
 use crate::flows::opening;
-use crate::flows::settings::{self as flow, EmailConfirm, PasswordChange};
+use crate::flows::settings::{self as flow, PasswordChange};
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store::{self, accounts, settings as store_settings};
+use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::{CsrfForm, Form, acceptable};
+use crate::web::form::{CsrfForm, Form};
 use crate::web::page::{self, Errors, echo};
-use crate::web::session::{self, Realm, Session};
+use crate::web::session::{self, Realm};
 
 /// "Safari on iPhone", in the page's language.
 fn device(t: &Catalog, user_agent: &str) -> String {
@@ -53,7 +54,7 @@ pub struct SettingsQuery {
     done: Option<String>,
 }
 
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     current: &CurrentAccount,
     new_email: &str,
@@ -127,113 +128,14 @@ pub async fn show(
     render(&state, &current, "", Errors::default(), notice).await
 }
 
-#[derive(Deserialize)]
-pub struct EmailForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    email: String,
-}
-
-pub async fn start_email(
-    State(state): State<AppState>,
-    current: CurrentAccount,
-    headers: HeaderMap,
-    Form(form): Form<EmailForm>,
-) -> Result<Response, AppError> {
-    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
-    let t = catalog(request_lang());
-    let account = accounts::find(state.store.pool(), current.account_id).await?.ok_or(AppError::NotFound)?;
-    let mut errors = Errors::default();
-    let email = match Email::parse(&form.email) {
-        Ok(e) if acceptable(&form.email) && e.as_str() == account.email => {
-            errors.add("email", t.get("mypage.settings.email_same"));
-            None
-        }
-        Ok(e) if acceptable(&form.email) => Some(e),
-        _ => {
-            errors.add("email", t.get("mypage.settings.email_invalid"));
-            None
-        }
-    };
-    let Some(email) = email else { return render(&state, &current, &form.email, errors, None).await };
-    let change_id = flow::start_email_change(&state, current.account_id, &email, request_lang()).await?;
-    session.data.email_change = Some((change_id, email.as_str().to_owned()));
-    session.save(&state).await?;
-    Ok(page::see_other("/mypage/settings/email/confirm"))
-}
-
-#[derive(Template)]
-#[template(path = "mypage/email_confirm.html")]
-struct ConfirmPage<'a> {
-    t: &'a Catalog,
-    csrf: String,
-    sent: String,
-    errors: Errors,
-}
-
-fn confirm_page(session: &Session, email: &str, errors: Errors) -> Result<Response, AppError> {
-    let t = catalog(request_lang());
-    let has_errors = !errors.is_empty();
-    let page = ConfirmPage {
-        t,
-        csrf: session.csrf.clone(),
-        sent: t.fmt("mypage.settings.email_confirm_sent", &[("email", email)]),
-        errors,
-    };
-    Ok(page::html(page.render()?, has_errors))
-}
-
-pub async fn show_confirm(current: CurrentAccount) -> Result<Response, AppError> {
-    match current.session.data.email_change.clone() {
-        Some((_, email)) => confirm_page(&current.session, &email, Errors::default()),
-        None => Ok(page::see_other("/mypage/settings")),
+/// The current password typed on one of the settings forms (never echoed back), or an error on
+/// `field` when it is empty: nothing is hashed or counted for an empty field.
+pub(super) fn current_password(raw: &str, field: &'static str, t: &Catalog, errors: &mut Errors) -> Option<Secret> {
+    if raw.is_empty() {
+        errors.add(field, t.get("mypage.settings.password_current_empty"));
+        return None;
     }
-}
-
-#[derive(Deserialize)]
-pub struct CodeForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    code: String,
-}
-
-pub async fn confirm_email(
-    State(state): State<AppState>,
-    current: CurrentAccount,
-    headers: HeaderMap,
-    Form(form): Form<CodeForm>,
-) -> Result<Response, AppError> {
-    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
-    let Some((change_id, email)) = session.data.email_change.clone() else {
-        return Ok(page::see_other("/mypage/settings"));
-    };
-    let t = catalog(request_lang());
-    let mut errors = Errors::default();
-    let Ok(code) = SixDigitCode::parse(&form.code) else {
-        errors.add("code", t.get("opening.password.error.key_malformed"));
-        return confirm_page(&session, &email, errors);
-    };
-    let outcome = flow::confirm_email_change(&state, current.account_id, change_id, &code, request_lang()).await?;
-    let message = match outcome {
-        EmailConfirm::Changed => {
-            session.data.email_change = None;
-            session.save(&state).await?;
-            return Ok(page::see_other("/mypage/settings?done=email"));
-        }
-        EmailConfirm::Wrong { remaining } => {
-            errors.add("code", t.fmt("mypage.settings.email_code_wrong", &[("remaining", &remaining.to_string())]));
-            return confirm_page(&session, &email, errors);
-        }
-        EmailConfirm::Void => t.get("mypage.settings.email_code_void"),
-        EmailConfirm::Expired => t.get("mypage.settings.email_code_expired"),
-    };
-    session.data.email_change = None;
-    session.save(&state).await?;
-    let mut errors = Errors::default();
-    errors.add("email", message);
-    render(&state, &current, &email, errors, None).await
+    Some(Secret::new(raw.chars().take(256).collect()))
 }
 
 #[derive(Deserialize)]
@@ -250,6 +152,7 @@ pub struct PasswordForm {
 
 pub async fn change_password(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     current: CurrentAccount,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
@@ -262,27 +165,22 @@ pub async fn change_password(
     let policy =
         opening::password_policy(&state, Some(account.job_seeker_id), &account.email, password, &confirmation).await?;
     let mut errors = Errors::default();
-    let new = match policy {
-        Ok(new) => new,
-        Err(unmet) => {
-            for rule in unmet {
-                let field =
-                    if rule == PasswordRule::ConfirmationMismatch { "password_confirmation" } else { "password" };
-                errors.add(field, t.get(&format!("password.error.{}", rule.key())));
-            }
-            return render(&state, &current, "", errors, None).await;
-        }
+    let current_password = current_password(&form.current_password, "current_password", t, &mut errors);
+    let new = policy.map_err(|unmet| page::password_errors(&mut errors, t, unmet)).ok();
+    let (Some(current_password), Some(new)) = (current_password, new) else {
+        return render(&state, &current, "", errors, None).await;
     };
-    let current_password = Secret::new(form.current_password.chars().take(256).collect());
-    match flow::change_password(&state, current.account_id, session.id_hash(), &current_password, &new, request_lang())
-        .await?
-    {
-        PasswordChange::Changed => Ok(page::see_other("/mypage/settings?done=password")),
-        PasswordChange::WrongCurrent => {
-            errors.add("current_password", t.get("mypage.settings.password_wrong_current"));
-            render(&state, &current, "", errors, None).await
-        }
-    }
+    let lang = request_lang();
+    let id_hash = session.id_hash();
+    let message =
+        match flow::change_password(&state, current.account_id, id_hash, &current_password, &new, &client, lang).await?
+        {
+            PasswordChange::Changed => return Ok(page::see_other("/mypage/settings?done=password")),
+            PasswordChange::WrongCurrent => "mypage.settings.password_wrong_current",
+            PasswordChange::CurrentLimited => "mypage.settings.password_limited",
+        };
+    errors.add("current_password", t.get(message));
+    render(&state, &current, "", errors, None).await
 }
 
 pub async fn revoke_browser(

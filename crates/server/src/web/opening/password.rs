@@ -1,15 +1,10 @@
-//! 「パスワード登録」: the new password (policy stated before typing, each unmet rule named), its
-//! confirmation, and the mailed 認証キー. The markup lets a password manager save the email and
-//! password, never the auth key.
+//! 「パスワード登録」 of the opening: the shared password + 認証キー step (`web::password_step`)
+//! with the step indicator and 「認証キーを再送する」.
 
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use mypage_domain::password::PasswordRule;
-use mypage_domain::secret::Secret;
-use mypage_domain::six_digits::SixDigitCode;
-use serde::Deserialize;
 
 use super::Steps;
 use crate::flows::opening::{self, CompleteOutcome, PendingOpening, ResendOutcome};
@@ -17,8 +12,9 @@ use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
-use crate::web::form::{CsrfForm, Form, acceptable};
+use crate::web::form::{CsrfForm, Form};
 use crate::web::page::{self, Errors};
+use crate::web::password_step::{self, PasswordStep, PasswordStepForm};
 use crate::web::session::{self, Session};
 
 #[derive(Template)]
@@ -27,18 +23,13 @@ struct PasswordPage<'a> {
     t: &'a Catalog,
     steps: Steps,
     csrf: String,
-    email: String,
-    sent_to: String,
-    key_expires: String,
-    domain_filter: String,
-    /// Every rule with whether the last submission met it (all false before typing).
-    rules: Vec<(&'static str, String, bool)>,
+    step: PasswordStep,
     errors: Errors,
     notice: Option<String>,
     resent: bool,
 }
 
-/// The character rules as listed on the screen, in catalog words.
+/// The sender's domain, for the domain-filter hint.
 fn sender_domain(state: &AppState) -> String {
     let from = &state.settings.mail_from;
     let addr = from.rsplit_once('<').map_or(from.as_str(), |(_, a)| a.trim_end_matches('>'));
@@ -60,19 +51,14 @@ async fn render(
         .map(|ts| crate::i18n::datetime(request_lang(), ts))
         .unwrap_or_default();
     let has_errors = !errors.is_empty() || notice.is_some();
-    let page = PasswordPage {
-        t,
-        steps: Steps { current: 3 },
-        csrf: session.csrf.clone(),
-        email: pending.email.clone(),
+    let step = PasswordStep {
         sent_to: t.fmt("opening.password.sent_to", &[("email", &pending.email)]),
         key_expires: t.fmt("opening.password.key_expires", &[("expires", &key_expires)]),
-        domain_filter: t.fmt("opening.password.domain_filter", &[("domain", &sender_domain(state))]),
-        rules: page::password_rules(t, password),
-        errors,
-        notice,
-        resent,
+        hint: t.fmt("opening.password.domain_filter", &[("domain", &sender_domain(state))]),
+        ..PasswordStep::new(t, "/opening/password", "opening.password", &pending.email, password)
     };
+    let page =
+        PasswordPage { t, steps: Steps { current: 3 }, csrf: session.csrf.clone(), step, errors, notice, resent };
     Ok(page::html(page.render()?, has_errors))
 }
 
@@ -86,23 +72,11 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     render(&state, &session, &pending, "", Errors::default(), None, false).await
 }
 
-#[derive(Deserialize)]
-pub struct PasswordForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    password_confirmation: String,
-    #[serde(default)]
-    auth_key: String,
-}
-
 pub async fn submit(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    Form(form): Form<PasswordForm>,
+    Form(form): Form<PasswordStepForm>,
 ) -> Result<Response, AppError> {
     let mut session = session::for_post(&state, &headers, &form.csrf).await?;
     let (Some(pending), Some(consent)) = (session.data.pending.clone(), session.data.consent) else {
@@ -110,31 +84,9 @@ pub async fn submit(
     };
     let t = catalog(request_lang());
     let mut errors = Errors::default();
-    let password = Secret::new(form.password.chars().take(256).collect());
-    let confirmation = Secret::new(form.password_confirmation.chars().take(256).collect());
-    let new_password = match opening::check_password(&state, &pending, password, &confirmation).await? {
-        Ok(p) => Some(p),
-        Err(unmet) => {
-            for rule in unmet {
-                let field =
-                    if rule == PasswordRule::ConfirmationMismatch { "password_confirmation" } else { "password" };
-                errors.add(field, t.get(&format!("password.error.{}", rule.key())));
-            }
-            None
-        }
-    };
-    let key = match SixDigitCode::parse(&form.auth_key) {
-        Ok(key) if acceptable(&form.auth_key) => Some(key),
-        Ok(_) | Err(mypage_domain::six_digits::SixDigitCodeError::Malformed) => {
-            errors.add("auth_key", t.get("opening.password.error.key_malformed"));
-            None
-        }
-        Err(mypage_domain::six_digits::SixDigitCodeError::Empty) => {
-            errors.add("auth_key", t.get("opening.password.error.key_empty"));
-            None
-        }
-    };
-    let (Some(new_password), Some(key)) = (new_password, key) else {
+    let (password, confirmation) = form.passwords();
+    let policy = opening::check_password(&state, &pending, password, &confirmation).await?;
+    let Some((new_password, key)) = form.parse(t, policy, &mut errors) else {
         return render(&state, &session, &pending, &form.password, errors, None, false).await;
     };
     let outcome = opening::complete(&state, &pending, consent, &new_password, &key, &client, request_lang()).await?;
@@ -145,7 +97,7 @@ pub async fn submit(
             return Ok(page::see_other("/opening/done"));
         }
         CompleteOutcome::WrongKey { remaining } => {
-            errors.add("auth_key", t.fmt("opening.password.error.key_wrong", &[("remaining", &remaining.to_string())]));
+            password_step::wrong_key(&mut errors, t, remaining);
             None
         }
         CompleteOutcome::KeyVoid => Some(t.get("opening.password.notice.key_void")),

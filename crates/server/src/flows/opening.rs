@@ -108,6 +108,11 @@ pub enum ApplyOutcome {
 /// the code's entry before the code is compared, the send cap before the key is made. An attempt
 /// that turns out not to count gives its reservation back.
 pub async fn apply(state: &AppState, app: &Application, client: &str, lang: Lang) -> Result<ApplyOutcome, FlowError> {
+    // A paused 求職番号 is refused by a plain read before anything is reserved: a flood against
+    // one number costs no write.
+    if BIRTH_DATE_MISMATCHES.is_full(state, app.number.as_str()).await? {
+        return Ok(ApplyOutcome::NumberPaused);
+    }
     let Ok(client_slot) = APPLY_FAILURES_PER_CLIENT.reserve(state, client).await? else {
         return Ok(ApplyOutcome::ClientLimited);
     };

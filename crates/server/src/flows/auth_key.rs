@@ -43,7 +43,7 @@ pub async fn send(
     if let Err(refusal) = OPENING_KEY_SENDS.reserve_in(&mut tx, now, &subject, cooldown).await? {
         return Ok(Err(refusal));
     }
-    auth_keys::void_open(&mut *tx, job_seeker_id, PURPOSE, store::ms(now)).await?;
+    auth_keys::void_for_job_seeker(&mut *tx, job_seeker_id, store::ms(now)).await?;
     let new = auth_keys::NewAuthKey {
         purpose: PURPOSE,
         job_seeker_id,

@@ -11,7 +11,7 @@ use super::staff::StaffMember;
 use crate::i18n::{Lang, catalog};
 use crate::mail::{self, Message};
 use crate::state::AppState;
-use crate::store::{self, accounts, audit, cutoff, job_seekers, login, sessions, settings};
+use crate::store::{self, accounts, audit, auth_keys, job_seekers, login, sessions, settings};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum EmailChange {
@@ -46,10 +46,10 @@ pub async fn change_email(
         }
         ended.push(("sessions", sessions::delete_for_account(&mut *tx, account.id).await?));
         ended.push(("remembered browsers", login::revoke_remembered(&mut *tx, account.id, at).await?));
-        ended.push(("one-time passwords", cutoff::void_login_challenges(&mut *tx, account.id, at).await?));
-        ended.push(("email changes", cutoff::void_email_changes(&mut *tx, account.id, at).await?));
+        ended.push(("one-time passwords", login::void_challenges(&mut *tx, account.id, at).await?));
+        ended.push(("email changes", settings::void_email_changes(&mut *tx, account.id, at).await?));
     }
-    ended.push(("auth keys", cutoff::void_auth_keys(&mut *tx, id, at).await?));
+    ended.push(("auth keys", auth_keys::void_for_job_seeker(&mut *tx, id, at).await?));
     ended.push(("recovery requests", store::recovery_requests::void_for_job_seeker(&mut *tx, id, at).await?));
     job_seekers::set_email(&mut *tx, id, Some(email.as_str()), Some(&today.to_string()), at).await?;
     if let Some(account) = &account {

@@ -34,22 +34,21 @@ pub async fn find<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<
         .await?)
 }
 
-pub async fn void_open<'e>(
+/// Voids every pending key of the job seeker (a new key, or the counter changed the address);
+/// returns how many. Keys of the retired `reset` purpose go too.
+pub async fn void_for_job_seeker<'e>(
     ex: impl Executor<'e, Database = Any>,
     job_seeker_id: i64,
-    purpose: &str,
     now_ms: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE auth_keys SET voided_at = $3 WHERE job_seeker_id = $1 AND purpose = $2 \
-         AND used_at IS NULL AND voided_at IS NULL",
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE auth_keys SET voided_at = $2 WHERE job_seeker_id = $1 AND used_at IS NULL AND voided_at IS NULL",
     )
     .bind(job_seeker_id)
-    .bind(purpose)
     .bind(now_ms)
     .execute(ex)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected())
 }
 
 #[derive(Debug)]

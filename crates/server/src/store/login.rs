@@ -137,15 +137,16 @@ pub struct ChallengeRow {
     pub used_at: Option<i64>,
 }
 
-pub async fn void_challenges<'e>(ex: impl Executor<'e, Database = Any>, account_id: i64, now_ms: i64) -> Result<()> {
-    sqlx::query(
+/// Voids every pending one-time password challenge of the account; returns how many.
+pub async fn void_challenges<'e>(ex: impl Executor<'e, Database = Any>, account_id: i64, now_ms: i64) -> Result<u64> {
+    Ok(sqlx::query(
         "UPDATE login_challenges SET voided_at = $2 WHERE account_id = $1 AND used_at IS NULL AND voided_at IS NULL",
     )
     .bind(account_id)
     .bind(now_ms)
     .execute(ex)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected())
 }
 
 pub async fn insert_challenge<'e>(

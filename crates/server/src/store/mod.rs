@@ -137,7 +137,6 @@ pub mod attempts;
 pub mod audit;
 pub mod auth_keys;
 pub mod codes;
-pub mod cutoff;
 pub mod documents;
 pub mod job_seekers;
 pub mod login;

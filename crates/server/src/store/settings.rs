@@ -125,15 +125,20 @@ pub struct EmailChangeRow {
     pub used_at: Option<i64>,
 }
 
-pub async fn void_email_changes<'e>(ex: impl Executor<'e, Database = Any>, account_id: i64, now_ms: i64) -> Result<()> {
-    sqlx::query(
+/// Voids every pending change of login ID of the account; returns how many.
+pub async fn void_email_changes<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    account_id: i64,
+    now_ms: i64,
+) -> Result<u64> {
+    Ok(sqlx::query(
         "UPDATE email_changes SET voided_at = $2 WHERE account_id = $1 AND used_at IS NULL AND voided_at IS NULL",
     )
     .bind(account_id)
     .bind(now_ms)
     .execute(ex)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected())
 }
 
 pub async fn insert_email_change<'e>(

@@ -402,3 +402,40 @@ async fn parallel_reissues_leave_exactly_one_live_code(app: &TestApp) {
     assert_eq!(answers.iter().filter(|ok| **ok).count(), 1, "{answers:?}");
 }
 both_databases!(parallel_reissues_leave_exactly_one_live_code);
+
+async fn a_burst_of_one_time_password_resends_after_the_cooldown_sends_one(app: &TestApp) {
+    app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
+    let browser = app.browser();
+    let (csrf, cookie) = reach_otp(app, &browser).await;
+    let node = app.add_node().await;
+    app.advance(Duration::from_secs(61));
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(10));
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let base = if i % 2 == 0 { app.base.clone() } else { node.base.clone() };
+            let (cookie, csrf, barrier) = (cookie.clone(), csrf.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                Browser::new(&base)
+                    .post_with_headers("/login/otp/resend", &[("cookie", &cookie)], &[("csrf", &csrf)])
+                    .await
+            })
+        })
+        .collect();
+    let mut sent = 0;
+    for t in tasks {
+        let page = t.await.unwrap();
+        // Sent, told to wait, or (once the new one replaced the challenge this session held)
+        // sent back to log in again: never a second mail.
+        if page.contains("新しいワンタイムパスワードを送信しました") {
+            sent += 1;
+        } else if !page.contains("秒ほどおいてから") {
+            page.assert_redirect("/login?notice=otp_void");
+        }
+    }
+    assert_eq!(sent, 1);
+    assert_eq!(app.deliver_mail().await.len(), 1, "one mail per cooldown, however many ask at once");
+    let live = "SELECT COUNT(*) FROM login_challenges WHERE used_at IS NULL AND voided_at IS NULL";
+    assert_eq!(app.scalar(live).await, 1);
+}
+both_databases!(a_burst_of_one_time_password_resends_after_the_cooldown_sends_one);

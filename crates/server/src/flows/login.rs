@@ -262,9 +262,10 @@ pub async fn verify_otp(
     };
     let account_slot = OTP_FAILURES.reserve_in(&mut tx, now, &row.account_id.to_string(), None).await?;
     tx.commit().await?;
+    // The budget is used up: nothing is compared. The challenge is left alone, so a parallel
+    // entry that got the budget's last place is still compared (and locks if wrong).
     let Ok(account_slot) = account_slot else {
         client_slot.release(state).await?;
-        login::void_challenge(pool, row.id, store::ms(now)).await?;
         return Ok(OtpOutcome::Locked);
     };
     let right = || state.keys.verify(Purpose::OneTimePassword, otp.as_str(), &row.otp_hash);

@@ -111,7 +111,15 @@ async fn a_burst_of_wrong_codes_with_the_right_one_compares_no_more_than_ten(app
         other => panic!("failed, voided, sent = {other:?}"),
     }
     assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'code.voided'").await, voided);
-    assert_eq!(count(&pages, |p| p.contains("あと") && p.contains("回間違えると無効")), 9);
+    // Every wrong entry below the tenth place is told how many tries remain. When the right one
+    // held a place and gave it back, two wrong entries can share the last place (one voids, the
+    // other is told the code is void), so one fewer hears the count.
+    let counted_down = count(&pages, |p| p.contains("あと") && p.contains("回間違えると無効"));
+    if sent.is_empty() {
+        assert_eq!(counted_down, 9);
+    } else {
+        assert!((8..=9).contains(&counted_down), "{counted_down}");
+    }
     // A key sent for the right code opens the account only while the code lives, as in a
     // sequence where the right code came before the tenth wrong one.
     if let Some(&i) = sent.first() {

@@ -45,6 +45,18 @@ pub enum Message<'a> {
 }
 
 impl Message<'_> {
+    /// When the code this mail carries stops working; `None` for a notice. A code mail is not
+    /// sent after this.
+    pub fn code_expires_at(&self) -> Option<Timestamp> {
+        match self {
+            Self::AuthKeyV1 { expires_at, .. }
+            | Self::RecoveryKeyV1 { expires_at, .. }
+            | Self::OneTimePasswordV1 { expires_at, .. }
+            | Self::EmailChangeCodeV1 { expires_at, .. } => Some(*expires_at),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::AuthKeyV1 { .. } => "auth_key.v1",
@@ -185,7 +197,14 @@ pub async fn enqueue(
     store::outbox::enqueue(
         conn,
         &sealer,
-        &NewMail { kind: message.kind(), to_addr: to, subject: &subject, body: &body, job_seeker_id },
+        &NewMail {
+            kind: message.kind(),
+            to_addr: to,
+            subject: &subject,
+            body: &body,
+            job_seeker_id,
+            expires_at: message.code_expires_at().map(store::ms),
+        },
         store::ms(now),
     )
     .await

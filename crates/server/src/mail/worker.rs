@@ -32,7 +32,14 @@ pub async fn deliver_due(state: &AppState) -> store::Result<usize> {
             tracing::error!(mail_id = mail.id, kind = %mail.kind, "mail body does not open; given up");
             state.metrics.count("mypage_mail_failures_total");
             let reason = "the sealed body does not open (is MYPAGE_SECRET the one it was written with?)";
-            outbox::mark_failed(state.store.pool(), mail.id, store::ms(state.now()), reason).await?;
+            outbox::mark_failed(
+                state.store.pool(),
+                mail.id,
+                store::ms(state.now()),
+                outbox::Failure::Unopenable,
+                reason,
+            )
+            .await?;
             continue;
         };
         let stem = format!("{:013}-{:08}-{}", mail.created_at, mail.id, mail.kind.replace('.', "_"));
@@ -49,7 +56,8 @@ pub async fn deliver_due(state: &AppState) -> store::Result<usize> {
                 state.metrics.count("mypage_mail_failures_total");
                 if e.permanent || mail.attempts >= MAX_ATTEMPTS {
                     tracing::warn!(mail_id = mail.id, kind = %mail.kind, error = %e, "mail given up");
-                    outbox::mark_failed(state.store.pool(), mail.id, now_ms, &e.message).await?;
+                    let failure = if e.permanent { outbox::Failure::Refused } else { outbox::Failure::GivenUp };
+                    outbox::mark_failed(state.store.pool(), mail.id, now_ms, failure, &e.message).await?;
                 } else {
                     let next = now_ms + backoff(mail.attempts).as_millis() as i64;
                     tracing::warn!(mail_id = mail.id, kind = %mail.kind, error = %e, "mail will be retried");

@@ -24,20 +24,23 @@ pub struct NewMail<'a> {
     pub subject: &'a str,
     pub body: &'a str,
     pub job_seeker_id: Option<i64>,
+    /// When the code the mail carries stops working (ms); `None` for a notice.
+    pub expires_at: Option<i64>,
 }
 
 /// Writes the mail with its body sealed under `sealer`. The row is inserted first with an empty
 /// body, because the seal binds the row's id; the caller's transaction hides it until commit.
 pub async fn enqueue(conn: &mut AnyConnection, sealer: &Sealer, mail: &NewMail<'_>, now_ms: i64) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO outbox (kind, to_addr, subject, body, job_seeker_id, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, '', $4, $5, $5) RETURNING id",
+        "INSERT INTO outbox (kind, to_addr, subject, body, job_seeker_id, created_at, next_attempt_at, expires_at) \
+         VALUES ($1, $2, $3, '', $4, $5, $5, $6) RETURNING id",
     )
     .bind(mail.kind)
     .bind(mail.to_addr)
     .bind(mail.subject)
     .bind(mail.job_seeker_id)
     .bind(now_ms)
+    .bind(mail.expires_at)
     .fetch_one(&mut *conn)
     .await?;
     let sealed = sealer.seal(&body_binding(id, mail.to_addr), mail.body.as_bytes())?;
@@ -99,13 +102,56 @@ pub async fn schedule_retry<'e>(
     Ok(())
 }
 
-pub async fn mark_failed<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64, error: &str) -> Result<()> {
-    sqlx::query("UPDATE outbox SET failed_at = $2, locked_until = NULL, body = '', last_error = $3 WHERE id = $1")
-        .bind(id)
-        .bind(now_ms)
-        .bind(error)
-        .execute(ex)
-        .await?;
+/// Why a mail was given up on (the `failure` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The mail server refused it (5xx): the address was not accepted.
+    Refused,
+    /// Its code expired before it could be sent.
+    Expired,
+    /// Retried until the policy for its kind gave up.
+    GivenUp,
+    /// The sealed body does not open.
+    Unopenable,
+}
+
+impl Failure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refused => "refused",
+            Self::Expired => "expired",
+            Self::GivenUp => "given_up",
+            Self::Unopenable => "unopenable",
+        }
+    }
+
+    /// A stored value; rows given up on before the column existed read as [`Failure::GivenUp`].
+    pub fn parse(stored: Option<&str>) -> Self {
+        match stored {
+            Some("refused") => Self::Refused,
+            Some("expired") => Self::Expired,
+            Some("unopenable") => Self::Unopenable,
+            _ => Self::GivenUp,
+        }
+    }
+}
+
+pub async fn mark_failed<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: i64,
+    now_ms: i64,
+    failure: Failure,
+    error: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET failed_at = $2, locked_until = NULL, body = '', last_error = $3, failure = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now_ms)
+    .bind(error)
+    .bind(failure.as_str())
+    .execute(ex)
+    .await?;
     Ok(())
 }
 
@@ -131,15 +177,65 @@ pub struct MailLogRow {
     pub sent_at: Option<i64>,
     pub failed_at: Option<i64>,
     pub last_error: Option<String>,
+    pub expires_at: Option<i64>,
+    pub failure: Option<String>,
+}
+
+macro_rules! mail_log_columns {
+    () => {
+        "id, kind, to_addr, created_at, attempts, sent_at, failed_at, last_error, expires_at, failure"
+    };
 }
 
 /// A job seeker's mail, newest first (what staff see).
 pub async fn for_job_seeker<'e>(ex: impl Executor<'e, Database = Any>, job_seeker_id: i64) -> Result<Vec<MailLogRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, kind, to_addr, created_at, attempts, sent_at, failed_at, last_error FROM outbox \
-         WHERE job_seeker_id = $1 ORDER BY id DESC",
-    )
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        mail_log_columns!(),
+        " FROM outbox WHERE job_seeker_id = $1 ORDER BY id DESC"
+    ))
     .bind(job_seeker_id)
     .fetch_all(ex)
     .await?)
+}
+
+/// One mail's log row (a waiting screen's mail, looked up by the id its session holds).
+pub async fn find<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<MailLogRow>> {
+    Ok(sqlx::query_as(concat!("SELECT ", mail_log_columns!(), " FROM outbox WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?)
+}
+
+/// Where a mail is on its way, as a waiting screen and the counter tell it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Not yet handed to the mail server (queued, or being sent right now).
+    Waiting,
+    /// The mail server did not answer or answered "try later"; it will be tried again.
+    Retrying { error: String },
+    /// Accepted by the mail server at this instant (ms).
+    Handed { at: i64 },
+    /// The mail server refused it (5xx), with its answer: the address was not accepted.
+    Refused { answer: String },
+    /// Not sent: its code expired first.
+    Expired,
+    /// Given up on after the retries its kind allows (or its body did not open).
+    GivenUp { error: String },
+}
+
+impl MailLogRow {
+    pub fn delivery(&self) -> Delivery {
+        let error = || self.last_error.clone().unwrap_or_default();
+        match (self.sent_at, self.failed_at) {
+            (Some(at), _) => Delivery::Handed { at },
+            (None, Some(_)) => match Failure::parse(self.failure.as_deref()) {
+                Failure::Refused => Delivery::Refused { answer: error() },
+                Failure::Expired => Delivery::Expired,
+                Failure::GivenUp | Failure::Unopenable => Delivery::GivenUp { error: error() },
+            },
+            (None, None) if self.last_error.is_some() => Delivery::Retrying { error: error() },
+            (None, None) => Delivery::Waiting,
+        }
+    }
 }

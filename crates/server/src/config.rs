@@ -31,6 +31,11 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("legacy_cutoff", "2026-03-22"),
     ("hash_workers", "2"),
     ("hash_queue", "32"),
+    ("mail_retry_first", "30s"),
+    ("mail_retry_max", "1h"),
+    ("mail_retry_for", "48h"),
+    ("mail_claim", "15s"),
+    ("shutdown_grace", "10s"),
 ];
 
 /// Where a setting came from, so errors can name exactly what to fix.
@@ -261,6 +266,22 @@ pub struct Settings {
     pub legacy_cutoff: jiff::civil::Date,
     pub hash_workers: usize,
     pub hash_queue: usize,
+    /// Retries of a mail: the first wait, doubling up to `max`.
+    pub mail_retry: MailRetry,
+    /// How long a worker's claim on a mail lasts without being renewed (it is renewed while the
+    /// send runs, so only a stopped worker's claim lapses).
+    pub mail_claim: Duration,
+    /// On SIGTERM: how long in-flight requests and the current send may take before they are cut.
+    pub shutdown_grace: Duration,
+}
+
+/// The retry timings of the outbox (`MYPAGE_MAIL_RETRY_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailRetry {
+    pub first: Duration,
+    pub max: Duration,
+    /// Notices are retried this long after they were written; a code mail until its code expires.
+    pub notices_for: Duration,
 }
 
 /// A configured secret; never printed.
@@ -406,8 +427,25 @@ impl Layers {
             })?,
             hash_workers: self.parse("hash_workers", |raw| positive_u32(raw).map(|n| n as usize))?,
             hash_queue: self.parse("hash_queue", |raw| positive_u32(raw).map(|n| n as usize))?,
+            mail_retry: MailRetry {
+                first: self.parse("mail_retry_first", |raw| positive(duration(raw)?))?,
+                max: self.parse("mail_retry_max", |raw| positive(duration(raw)?))?,
+                notices_for: self.parse("mail_retry_for", duration)?,
+            },
+            mail_claim: self.parse("mail_claim", |raw| {
+                let d = duration(raw)?;
+                if d < Duration::from_secs(3) {
+                    return Err("must be at least 3s: it is renewed every third of it while a mail is sent".into());
+                }
+                Ok(d)
+            })?,
+            shutdown_grace: self.parse("shutdown_grace", duration)?,
         })
     }
+}
+
+fn positive(d: Duration) -> Result<Duration, String> {
+    if d.is_zero() { Err("must be longer than 0s".into()) } else { Ok(d) }
 }
 
 fn positive_u32(raw: &str) -> Result<u32, String> {
@@ -447,6 +485,17 @@ mod tests {
         assert_eq!(s.legacy_cutoff.to_string(), "2026-03-22");
         assert_eq!(s.mail, MailTransport::File(PathBuf::from("data/mail")));
         assert_eq!(s.client_ipv6_prefix, 64);
+        assert_eq!(s.mail_retry.notices_for, Duration::from_secs(48 * 3600));
+        assert_eq!(s.mail_claim, Duration::from_secs(15));
+        assert_eq!(s.shutdown_grace, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_claim_shorter_than_three_seconds_is_refused() {
+        let mut layers = Layers::defaults();
+        layers.apply_env(env(&[("MYPAGE_MAIL_CLAIM", "1s")])).unwrap();
+        let err = layers.settings().unwrap_err().to_string();
+        assert!(err.starts_with("MYPAGE_MAIL_CLAIM:"), "{err}");
     }
 
     #[test]

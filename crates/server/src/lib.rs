@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod import;
 pub mod mail;
 pub mod metrics;
+pub mod node_id;
 pub mod private_fs;
 pub mod seal;
 pub mod startup;

@@ -315,9 +315,11 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e} (set MYPAGE_BIND or --bind)"))?;
     let running = startup::start(state.clone(), listener, true).await?;
     startup::shutdown_signal().await;
-    tracing::info!("shutting down");
-    let _ = running.shutdown.send(true);
-    let _ = running.server.await;
+    let grace = state.settings.shutdown_grace;
+    tracing::info!(grace = ?grace, "shutting down: no new connections; finishing requests and the current mail");
+    if running.stop(grace).await {
+        tracing::info!("stopped");
+    }
     state.store.close().await;
     Ok(())
 }

@@ -41,6 +41,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let store = store.with_outbox_sealer(keys.sealer(mail::OUTBOX_SEAL_LABEL));
     let hasher = PasswordHasher::new(settings.hash_workers, settings.hash_queue)?;
     let transport = Transport::new(&settings.mail)?;
+    let node_id = crate::node_id::load_or_create(&settings.data_dir)?;
     Ok(AppState {
         settings: Arc::new(settings),
         store,
@@ -51,6 +52,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         transport: Arc::new(transport),
         mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         session_starts: Arc::default(),
+        node_id: node_id.into(),
     })
 }
 
@@ -74,14 +76,43 @@ pub struct Running {
     pub addr: SocketAddr,
     pub shutdown: watch::Sender<bool>,
     pub server: tokio::task::JoinHandle<()>,
+    /// The mail worker, when this node runs one.
+    pub mail_worker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting connections, lets in-flight requests and the current send finish within
+    /// `grace`, and cuts whatever is left after it (the mail worker gives its claim back itself).
+    /// Returns whether everything finished in time.
+    pub async fn stop(self, grace: Duration) -> bool {
+        let _ = self.shutdown.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut in_time = true;
+        let server = self.server;
+        tokio::pin!(server);
+        if tokio::time::timeout_at(deadline, &mut server).await.is_err() {
+            tracing::warn!(grace = ?grace, "requests still running after the shutdown grace; cut");
+            server.abort();
+            in_time = false;
+        }
+        if let Some(worker) = self.mail_worker {
+            // The worker bounds its own send by the same grace; this margin covers giving back the claim.
+            if tokio::time::timeout_at(deadline + Duration::from_secs(2), worker).await.is_err() {
+                tracing::warn!("the mail worker did not stop in time");
+                in_time = false;
+            }
+        }
+        in_time
+    }
 }
 
 /// Serves on `listener`. With `workers`, also runs the mail worker and maintenance on this node.
 pub async fn start(state: AppState, listener: TcpListener, workers: bool) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
+    let mut mail_worker = None;
     if workers {
-        tokio::spawn(mail::worker::run(state.clone(), rx.clone()));
+        mail_worker = Some(tokio::spawn(mail::worker::run(state.clone(), rx.clone())));
         tokio::spawn(maintenance(state.clone(), rx.clone()));
     }
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -96,7 +127,7 @@ pub async fn start(state: AppState, listener: TcpListener, workers: bool) -> any
             tracing::error!(error = %e, "server stopped with an error");
         }
     });
-    Ok(Running { addr, shutdown, server })
+    Ok(Running { addr, shutdown, server, mail_worker })
 }
 
 /// Purges expired sessions, old attempt-log rows and old recovery requests every few minutes.

@@ -25,6 +25,8 @@ pub struct AppState {
     pub session_starts: Arc<crate::web::flood::SessionStarts>,
     /// Wakes the mail worker when a request has just written to the outbox.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
+    /// This node's identity (hex, from `node.id` in its data folder), carried by its mail claims.
+    pub node_id: Arc<str>,
 }
 
 impl AppState {

@@ -59,14 +59,24 @@ impl Transport {
         })
     }
 
-    /// Sends one plain-text UTF-8 message. `stem` names the file for the file transport.
-    pub async fn send(&self, from: &str, to: &str, subject: &str, body: &str, stem: &str) -> Result<(), SendError> {
+    /// Sends one plain-text UTF-8 message. `stem` names the file for the file transport;
+    /// `message_id` (`<…@…>`) is the same on every attempt of one outbox row.
+    pub async fn send(
+        &self,
+        from: &str,
+        to: &str,
+        subject: &str,
+        body: &str,
+        stem: &str,
+        message_id: &str,
+    ) -> Result<(), SendError> {
         let from: Mailbox = from.parse().map_err(|e| SendError::permanent(format!("bad sender: {e}")))?;
         let to: Mailbox = to.parse().map_err(|e| SendError::permanent(format!("bad recipient: {e}")))?;
         let message = Message::builder()
             .from(from)
             .to(to)
             .subject(subject)
+            .message_id(Some(message_id.to_owned()))
             .singlepart(
                 SinglePart::builder()
                     .header(ContentType::TEXT_PLAIN)

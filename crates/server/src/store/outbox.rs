@@ -1,7 +1,8 @@
 //! `outbox`: mail written in the same transaction as the state change that causes it. Workers on
 //! any node claim a row with one guarded UPDATE (the claim condition is re-checked in the outer
 //! WHERE, so two PostgreSQL workers never both win), send it, then mark it sent or schedule a
-//! retry.
+//! retry. Each claim carries a fresh token, and every statement that settles, renews or releases
+//! a mail names it: a worker whose claim lapsed and was taken over can change nothing.
 //!
 //! The body may hold a one-time secret, so it is never written in clear: it is sealed
 //! ([`crate::seal`]) bound to its row's id and recipient, since a blanked clear body would live on
@@ -57,49 +58,114 @@ pub struct ClaimedMail {
     pub body: String,
     pub attempts: i64,
     pub created_at: i64,
+    /// When the code the mail carries stops working (ms); `None` for a notice.
+    pub expires_at: Option<i64>,
+    /// The claim's fence: only a statement that names it can settle, renew or release the mail.
+    pub claim_token: String,
 }
 
-/// Claims the oldest due mail until `lock_until_ms`, counting the attempt.
+/// Claims the oldest due mail until `lock_until_ms` under a fresh `token`, counting the attempt.
 pub async fn claim_next<'e>(
     ex: impl Executor<'e, Database = Any>,
     now_ms: i64,
     lock_until_ms: i64,
+    token: &str,
 ) -> Result<Option<ClaimedMail>> {
     Ok(sqlx::query_as(
-        "UPDATE outbox SET locked_until = $2, attempts = attempts + 1 \
+        "UPDATE outbox SET locked_until = $2, attempts = attempts + 1, claim_token = $3 \
          WHERE id = (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
                      AND (locked_until IS NULL OR locked_until < $1) ORDER BY id LIMIT 1) \
          AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until < $1) \
-         RETURNING id, kind, to_addr, subject, body, attempts, created_at",
+         RETURNING id, kind, to_addr, subject, body, attempts, created_at, expires_at, claim_token",
     )
     .bind(now_ms)
     .bind(lock_until_ms)
+    .bind(token)
     .fetch_optional(ex)
     .await?)
 }
 
-pub async fn mark_sent<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<()> {
-    sqlx::query("UPDATE outbox SET sent_at = $2, locked_until = NULL, body = '', last_error = NULL WHERE id = $1")
-        .bind(id)
-        .bind(now_ms)
-        .execute(ex)
-        .await?;
-    Ok(())
+/// Extends a claim that has not lapsed; `false` when it lapsed or another worker holds the mail
+/// now (the holder must then stop: the mail is no longer its to send).
+pub async fn renew<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: i64,
+    token: &str,
+    now_ms: i64,
+    lock_until_ms: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET locked_until = $4 WHERE id = $1 AND claim_token = $2 AND locked_until >= $3 \
+         AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(id)
+    .bind(token)
+    .bind(now_ms)
+    .bind(lock_until_ms)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
+/// Gives a claim back unsettled (a send cut short by shutdown): the mail is due again at once.
+pub async fn release<'e>(ex: impl Executor<'e, Database = Any>, id: i64, token: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET locked_until = NULL, claim_token = NULL WHERE id = $1 AND claim_token = $2 \
+         AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(id)
+    .bind(token)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives back every unsettled claim of `node` (tokens `{node}-…`): a restarted node's own
+/// claims, held by a process that no longer runs. `node` is hex, so it holds no LIKE wildcard.
+pub async fn release_claims_of<'e>(ex: impl Executor<'e, Database = Any>, node: &str) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE outbox SET locked_until = NULL, claim_token = NULL \
+         WHERE sent_at IS NULL AND failed_at IS NULL AND locked_until IS NOT NULL AND claim_token LIKE $1",
+    )
+    .bind(format!("{node}-%"))
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Marks the mail sent if `token` still holds it; `false` when the claim was taken over.
+pub async fn mark_sent<'e>(ex: impl Executor<'e, Database = Any>, id: i64, token: &str, now_ms: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET sent_at = $3, locked_until = NULL, claim_token = NULL, body = '', last_error = NULL \
+         WHERE id = $1 AND claim_token = $2 AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(id)
+    .bind(token)
+    .bind(now_ms)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Schedules the next attempt if `token` still holds the mail; `false` when it was taken over.
 pub async fn schedule_retry<'e>(
     ex: impl Executor<'e, Database = Any>,
     id: i64,
+    token: &str,
     next_attempt_ms: i64,
     error: &str,
-) -> Result<()> {
-    sqlx::query("UPDATE outbox SET next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1")
-        .bind(id)
-        .bind(next_attempt_ms)
-        .bind(error)
-        .execute(ex)
-        .await?;
-    Ok(())
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET next_attempt_at = $3, locked_until = NULL, claim_token = NULL, last_error = $4 \
+         WHERE id = $1 AND claim_token = $2 AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(id)
+    .bind(token)
+    .bind(next_attempt_ms)
+    .bind(error)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Why a mail was given up on (the `failure` column).
@@ -136,23 +202,27 @@ impl Failure {
     }
 }
 
+/// Gives the mail up if `token` still holds it; `false` when it was taken over.
 pub async fn mark_failed<'e>(
     ex: impl Executor<'e, Database = Any>,
     id: i64,
+    token: &str,
     now_ms: i64,
     failure: Failure,
     error: &str,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET failed_at = $2, locked_until = NULL, body = '', last_error = $3, failure = $4 WHERE id = $1",
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET failed_at = $3, locked_until = NULL, claim_token = NULL, body = '', last_error = $4, \
+         failure = $5 WHERE id = $1 AND claim_token = $2 AND sent_at IS NULL AND failed_at IS NULL",
     )
     .bind(id)
+    .bind(token)
     .bind(now_ms)
     .bind(error)
     .bind(failure.as_str())
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Mail not yet sent nor given up on.

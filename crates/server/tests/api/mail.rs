@@ -72,6 +72,7 @@ async fn the_file_transport_writes_a_readable_eml_file() {
             "【求職者マイページ】認証キーのお知らせ",
             "認証キー:\n123456\n",
             "0000000000001-00000001-auth_key_v1",
+            "<outbox-1.1@mypage.example.jp>",
         )
         .await
         .unwrap();

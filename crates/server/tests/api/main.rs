@@ -18,3 +18,4 @@ mod platform;
 mod recovery;
 mod staff;
 mod staff_security;
+mod survival_mail;

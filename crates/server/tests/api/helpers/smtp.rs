@@ -1,6 +1,8 @@
 //! A real SMTP server for tests: speaks enough ESMTP for lettre, keeps every accepted message,
 //! and can be told to answer the next transactions with a temporary (4xx) or permanent (5xx)
-//! failure, to exercise the outbox's retries.
+//! failure, to exercise the outbox's retries. It can also be taken down (every connection is
+//! closed before the greeting, as when the server is stopped) and brought back, and told to sit
+//! on the next transaction for a while (a slow server, to catch a send mid-way).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -14,6 +16,7 @@ pub struct Received {
     pub to: String,
     pub subject: String,
     pub body: String,
+    pub message_id: String,
 }
 
 impl Received {
@@ -34,6 +37,11 @@ struct Shared {
     /// Replies to give to the next DATA transactions instead of 250.
     failures: VecDeque<String>,
     transactions: usize,
+    down: bool,
+    /// The next MAIL command is answered only after this long.
+    hold_next: Option<std::time::Duration>,
+    /// Connections refused while down.
+    refused: usize,
 }
 
 #[derive(Clone)]
@@ -65,6 +73,21 @@ impl SmtpSink {
         self.shared.lock().unwrap().failures.push_back(reply.to_owned());
     }
 
+    /// Takes the server down (`true`: connections are closed at once) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.shared.lock().unwrap().down = down;
+    }
+
+    /// Connections closed unanswered while the server was down.
+    pub fn refused(&self) -> usize {
+        self.shared.lock().unwrap().refused
+    }
+
+    /// The next transaction's MAIL command is answered after `delay`.
+    pub fn hold_next(&self, delay: std::time::Duration) {
+        self.shared.lock().unwrap().hold_next = Some(delay);
+    }
+
     /// Messages accepted since the last call.
     pub fn take(&self) -> Vec<Received> {
         std::mem::take(&mut self.shared.lock().unwrap().received)
@@ -77,6 +100,13 @@ impl SmtpSink {
 }
 
 async fn session(stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
+    {
+        let mut shared = shared.lock().unwrap();
+        if shared.down {
+            shared.refused += 1;
+            return;
+        }
+    }
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     let _ = write.write_all(b"220 sink.test ESMTP\r\n").await;
@@ -87,14 +117,19 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
         if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
             return;
         }
+        if shared.lock().unwrap().down {
+            return;
+        }
         let upper = line.to_ascii_uppercase();
         let reply: String = if upper.starts_with("EHLO") {
             "250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10000000\r\n".into()
-        } else if upper.starts_with("HELO")
-            || upper.starts_with("MAIL")
-            || upper.starts_with("RSET")
-            || upper.starts_with("NOOP")
-        {
+        } else if upper.starts_with("MAIL") {
+            let hold = shared.lock().unwrap().hold_next.take();
+            if let Some(delay) = hold {
+                tokio::time::sleep(delay).await;
+            }
+            "250 OK\r\n".into()
+        } else if upper.starts_with("HELO") || upper.starts_with("RSET") || upper.starts_with("NOOP") {
             "250 OK\r\n".into()
         } else if upper.starts_with("RCPT") {
             to = line[8..].trim().trim_start_matches(':').trim().trim_matches(|c| c == '<' || c == '>').to_owned();
@@ -135,12 +170,14 @@ fn parse(to: &str, raw: &str) -> Received {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
     let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
     let subject = unfolded.lines().find_map(|l| l.strip_prefix("Subject: ")).map(decode_words).unwrap_or_default();
+    let message_id =
+        unfolded.lines().find_map(|l| l.strip_prefix("Message-ID: ")).map(|v| v.trim().to_owned()).unwrap_or_default();
     let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
     let body = base64::engine::general_purpose::STANDARD
         .decode(compact.as_bytes())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_else(|_| body.to_owned());
-    Received { to: to.to_owned(), subject, body }
+    Received { to: to.to_owned(), subject, body, message_id }
 }
 
 /// Decodes RFC 2047 `=?utf-8?b?…?=` words.

@@ -18,4 +18,5 @@ mod platform;
 mod recovery;
 mod staff;
 mod staff_security;
+mod survival_kill;
 mod survival_mail;

@@ -75,6 +75,16 @@ impl Browser {
         Page { status, location, headers, body }
     }
 
+    /// A GET that reports a transport failure (a server that went away) instead of panicking.
+    pub async fn try_get(&self, path: &str) -> Result<Page, reqwest::Error> {
+        Ok(Self::read(self.client.get(format!("{}{path}", self.base)).send().await?).await)
+    }
+
+    /// A form POST that reports a transport failure instead of panicking.
+    pub async fn try_post(&self, path: &str, form: &[(&str, &str)]) -> Result<Page, reqwest::Error> {
+        Ok(Self::read(self.client.post(format!("{}{path}", self.base)).form(form).send().await?).await)
+    }
+
     pub async fn get(&self, path: &str) -> Page {
         Self::read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
     }

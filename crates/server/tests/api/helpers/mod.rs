@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod burst;
+pub mod process;
 pub mod smtp;
 
 use std::sync::Arc;
@@ -212,6 +213,28 @@ impl TestApp {
         let state = startup::build_state(settings, Arc::new(self.clock.clone())).await.unwrap();
         let running = startup::start(state.clone(), listener, false).await.unwrap();
         Node { base, running, state }
+    }
+
+    /// The environment for `mypage serve` (the binary) as another node of this app: same database,
+    /// secret and SMTP server, listening on `port`, its own data folder `data_dir`.
+    pub fn binary_env(&self, port: u16, data_dir: &std::path::Path) -> Vec<(String, String)> {
+        [
+            ("MYPAGE_DATABASE_URL", self.db_url.expose().to_owned()),
+            ("MYPAGE_SECRET", self.secret.clone()),
+            ("MYPAGE_MAIL", format!("smtp://127.0.0.1:{}", self.smtp.port())),
+            ("MYPAGE_MAIL_FROM", "求職者マイページ <no-reply@mypage.example.jp>".to_owned()),
+            ("MYPAGE_BIND", format!("127.0.0.1:{port}")),
+            ("MYPAGE_BASE_URL", format!("http://localhost:{port}")),
+            ("MYPAGE_DATA_DIR", data_dir.display().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// A folder inside this test's own temporary folder (removed with it).
+    pub fn temp_path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.join(name)
     }
 
     /// Runs the outbox worker until nothing is due, then returns every mail the SMTP server

@@ -34,6 +34,8 @@ impl Received {
 #[derive(Default)]
 struct Shared {
     received: Vec<Received>,
+    /// Every accepted message, never drained.
+    log: Vec<Received>,
     /// Replies to give to the next DATA transactions instead of 250.
     failures: VecDeque<String>,
     transactions: usize,
@@ -42,6 +44,8 @@ struct Shared {
     hold_next: Option<std::time::Duration>,
     /// Connections refused while down.
     refused: usize,
+    /// Transactions being held right now.
+    holding: usize,
 }
 
 #[derive(Clone)]
@@ -88,9 +92,19 @@ impl SmtpSink {
         self.shared.lock().unwrap().hold_next = Some(delay);
     }
 
+    /// Whether a transaction is being held right now (see [`SmtpSink::hold_next`]).
+    pub fn holding(&self) -> bool {
+        self.shared.lock().unwrap().holding > 0
+    }
+
     /// Messages accepted since the last call.
     pub fn take(&self) -> Vec<Received> {
         std::mem::take(&mut self.shared.lock().unwrap().received)
+    }
+
+    /// Every message accepted since the server started (not drained by [`SmtpSink::take`]).
+    pub fn all(&self) -> Vec<Received> {
+        self.shared.lock().unwrap().log.clone()
     }
 
     /// Transactions that reached the end of DATA (accepted or refused).
@@ -124,9 +138,15 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
         let reply: String = if upper.starts_with("EHLO") {
             "250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10000000\r\n".into()
         } else if upper.starts_with("MAIL") {
-            let hold = shared.lock().unwrap().hold_next.take();
+            let hold = {
+                let mut shared = shared.lock().unwrap();
+                let hold = shared.hold_next.take();
+                shared.holding += usize::from(hold.is_some());
+                hold
+            };
             if let Some(delay) = hold {
                 tokio::time::sleep(delay).await;
+                shared.lock().unwrap().holding -= 1;
             }
             "250 OK\r\n".into()
         } else if upper.starts_with("HELO") || upper.starts_with("RSET") || upper.starts_with("NOOP") {
@@ -152,7 +172,9 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
             match shared.failures.pop_front() {
                 Some(failure) => format!("{failure}\r\n"),
                 None => {
-                    shared.received.push(parse(&to, &data));
+                    let mail = parse(&to, &data);
+                    shared.log.push(mail.clone());
+                    shared.received.push(mail);
                     "250 queued\r\n".into()
                 }
             }

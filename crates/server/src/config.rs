@@ -31,6 +31,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("legacy_cutoff", "2026-03-22"),
     ("hash_workers", "2"),
     ("hash_queue", "32"),
+    ("db_acquire_timeout", "2s"),
 ];
 
 /// Where a setting came from, so errors can name exactly what to fix.
@@ -261,6 +262,9 @@ pub struct Settings {
     pub legacy_cutoff: jiff::civil::Date,
     pub hash_workers: usize,
     pub hash_queue: usize,
+    /// How long a request waits for a database connection before it is answered 503; also how
+    /// long a health probe may take.
+    pub db_acquire_timeout: Duration,
 }
 
 /// A configured secret; never printed.
@@ -406,6 +410,10 @@ impl Layers {
             })?,
             hash_workers: self.parse("hash_workers", |raw| positive_u32(raw).map(|n| n as usize))?,
             hash_queue: self.parse("hash_queue", |raw| positive_u32(raw).map(|n| n as usize))?,
+            db_acquire_timeout: self.parse("db_acquire_timeout", |raw| match duration(raw)? {
+                d if d >= Duration::from_millis(100) && d <= Duration::from_secs(60) => Ok(d),
+                _ => Err("must be from 100ms to 60s, like 2s".into()),
+            })?,
         })
     }
 }
@@ -447,6 +455,7 @@ mod tests {
         assert_eq!(s.legacy_cutoff.to_string(), "2026-03-22");
         assert_eq!(s.mail, MailTransport::File(PathBuf::from("data/mail")));
         assert_eq!(s.client_ipv6_prefix, 64);
+        assert_eq!(s.db_acquire_timeout, Duration::from_secs(2));
     }
 
     #[test]

@@ -26,7 +26,7 @@ const FIRST_DOCUMENTS: &[(&str, &str)] =
 pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     // A catalog that does not parse would show every text as missing: refuse to start instead.
     crate::i18n::I18n::load().map_err(|e| anyhow::anyhow!("message catalog: {e}"))?;
-    let store = Store::connect(&settings.database_url).await?;
+    let store = Store::connect(&settings.database_url, settings.db_acquire_timeout).await?;
     store.migrate().await?;
     let now = store::ms(clock.now());
     for (kind, text) in FIRST_DOCUMENTS {
@@ -80,6 +80,7 @@ pub struct Running {
 pub async fn start(state: AppState, listener: TcpListener, workers: bool) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
+    tokio::spawn(state.store.clone().run_prober(rx.clone()));
     if workers {
         tokio::spawn(mail::worker::run(state.clone(), rx.clone()));
         tokio::spawn(maintenance(state.clone(), rx.clone()));

@@ -81,10 +81,21 @@ async fn open_body(state: &AppState, mail: &outbox::ClaimedMail) -> store::Resul
     Ok(clear.and_then(|bytes| String::from_utf8(bytes).ok()))
 }
 
-/// Runs until `shutdown` fires: delivers due mail when woken or every few seconds.
+/// Runs until `shutdown` fires: delivers due mail when woken or every few seconds. While the
+/// database is known to be down it waits for it (mail stays in the outbox, nothing is lost).
 pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
+        let health = state.store.health();
+        if health.is_down() {
+            tokio::select! {
+                () = health.wait_up() => {}
+                _ = shutdown.changed() => return,
+            }
+        }
         if let Err(e) = deliver_due(&state).await {
+            if e.is_unavailable() {
+                health.suspect();
+            }
             tracing::error!(error = %e, "mail worker pass failed");
         }
         tokio::select! {

@@ -14,6 +14,7 @@ mod login;
 mod mail;
 mod mypage;
 mod opening;
+mod outage;
 mod platform;
 mod recovery;
 mod staff;

@@ -1,0 +1,124 @@
+//! The database goes away and comes back (issue 9 §3). PostgreSQL: a private cluster the test
+//! stops and starts. Once the database is known down, pages answer 503 with Retry-After and the
+//! "temporarily unavailable" page within a second, `/readyz` fails within a second, the mail
+//! worker waits with the mail in the outbox, and the same node serves again by itself.
+
+use std::time::{Duration, Instant};
+
+use crate::helpers::procs::PrivatePostgres;
+use crate::helpers::{Db, spawn_app};
+
+const NUMBER: &str = "60049-58004503";
+const BIRTH: (&str, &str, &str) = ("1990", "4", "15");
+const EMAIL: &str = "taro@example.jp";
+const PASSWORD: &str = "Kushiro#2026x";
+
+/// What a page must never show: SQL, driver or connection details.
+fn assert_no_internals(body: &str) {
+    for leak in ["sqlx", "SELECT", "INSERT", "database error", "Connection refused", "pool timed out", "panicked"] {
+        assert!(!body.contains(leak), "the page shows {leak:?}:\n{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_answers_503_fast_and_the_node_recovers_by_itself() {
+    let Some(pg) = PrivatePostgres::start() else { return };
+    let app = spawn_app(Db::postgres_at(pg.url()).await.unwrap()).await;
+    app.register(NUMBER, "1990-04-15", None).await;
+    let code = app.issue_code(NUMBER).await;
+    let browser = app.browser();
+    browser.consent().await;
+    browser.apply(EMAIL, NUMBER, BIRTH, &code).await.assert_redirect("/opening/password");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").await, 1, "the auth key mail waits");
+    assert_eq!(browser.get("/login").await.status, 200);
+    let csrf = browser.get("/opening/password").await.csrf();
+
+    pg.stop();
+    let stopped = Instant::now();
+    // The worker starts while the database is down: it must wait, not spin and not drop mail.
+    let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(mypage::mail::worker::run(app.state.clone(), worker_stop));
+
+    // The first requests may wait for a connection (at most the acquire timeout); from the
+    // moment the database is known down, every answer is a fast 503.
+    let limit = app.state.settings.db_acquire_timeout + Duration::from_secs(1);
+    let known_down = loop {
+        let started = Instant::now();
+        let page = browser.get("/login").await;
+        let took = started.elapsed();
+        assert!(took < limit, "GET /login took {took:?} with the database down");
+        assert_eq!(page.status, 503, "{}", page.body);
+        if took < Duration::from_millis(200) && app.state.store.health().is_down() {
+            break stopped.elapsed();
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(10), "the node never learned the database is down");
+    };
+    let mut slowest = Duration::ZERO;
+    for path in ["/login", "/opening/consent", "/", "/mypage", "/staff/login"] {
+        let started = Instant::now();
+        let page = browser.get(path).await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(page.status, 503, "{path}: {}", page.body);
+        assert_eq!(page.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("5"), "{path}");
+        page.assert_contains("ただいまご利用いただけません");
+        page.assert_contains("この操作の内容は保存されていません");
+        assert_no_internals(&page.body);
+    }
+    let english = browser.get_with_headers("/login", &[("accept-language", "en")]).await;
+    assert_eq!(english.status, 503);
+    english.assert_contains("The service is temporarily unavailable");
+    assert_no_internals(&english.body);
+    // A form post while down is refused the same way and writes nothing (checked below).
+    let started = Instant::now();
+    let form =
+        [("csrf", csrf.as_str()), ("password", PASSWORD), ("password_confirmation", PASSWORD), ("auth_key", "123456")];
+    let post = browser.post("/opening/password", &form).await;
+    slowest = slowest.max(started.elapsed());
+    assert_eq!(post.status, 503, "{}", post.body);
+    let started = Instant::now();
+    let ready = browser.get("/readyz").await;
+    let readyz_took = started.elapsed();
+    assert_eq!(ready.status, 503);
+    assert!(readyz_took < Duration::from_secs(1), "/readyz took {readyz_took:?}");
+    assert_eq!(browser.get("/healthz").await.status, 200, "the process itself is up");
+    assert!(slowest < Duration::from_secs(1), "a page took {slowest:?} while the database was known down");
+    assert!(app.smtp.take().is_empty(), "nothing can be sent while the outbox is out of reach");
+    assert!(!worker.is_finished(), "the worker waits for the database");
+
+    pg.start_again();
+    let restarted = Instant::now();
+    loop {
+        if browser.get("/login").await.status == 200 {
+            break;
+        }
+        assert!(restarted.elapsed() < Duration::from_secs(5), "the node did not serve again within 5 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let recovered = restarted.elapsed();
+    assert_eq!(browser.get("/readyz").await.status, 200);
+
+    // The waiting mail goes out once, soon, and the opening finishes with its key.
+    let mut mails = Vec::new();
+    while mails.is_empty() && restarted.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        mails = app.smtp.take();
+    }
+    let mail_after = restarted.elapsed();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    browser.register_password(PASSWORD, PASSWORD, &mails[0].code()).await.assert_redirect("/opening/done");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM accounts").await, 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM auth_keys WHERE failed_attempts > 0").await,
+        0,
+        "the refused post counted nothing"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.smtp.take().len(), 1, "the account-opened notice, once");
+
+    eprintln!(
+        "outage figures (PostgreSQL): known down {known_down:?} after the stop, slowest page while down {slowest:?}, \
+         /readyz {readyz_took:?}, serving {recovered:?} after the restart, waiting mail sent {mail_after:?} after it"
+    );
+    let _ = stop_worker.send(true);
+    app.finish().await;
+}

@@ -19,3 +19,4 @@ mod platform;
 mod recovery;
 mod staff;
 mod staff_security;
+mod two_nodes;

@@ -3,7 +3,10 @@
 //! temporary folder and is stopped when dropped. Everything listens on 127.0.0.1 only.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Db, SmtpSink};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
@@ -117,4 +120,206 @@ impl Drop for PrivatePostgres {
 
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// A child process killed (SIGKILL) when dropped unless it was stopped before.
+pub struct Proc {
+    pub child: Option<Child>,
+    pub name: String,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Self {
+        let out = std::fs::File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
+        let child = cmd.stdin(Stdio::null()).stdout(out).stderr(err).spawn().unwrap();
+        Self { child: Some(child), name: name.to_owned(), log }
+    }
+
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.as_ref().unwrap().id()).unwrap()
+    }
+
+    /// Sends SIGTERM and waits (at most `bound`) for the process to exit; returns how long it took.
+    pub fn terminate(&mut self, bound: Duration) -> Duration {
+        let started = Instant::now();
+        let status = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().unwrap();
+        assert!(status.success());
+        let mut child = self.child.take().unwrap();
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                return started.elapsed();
+            }
+            if started.elapsed() > bound {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{} did not exit within {bound:?} of SIGTERM; log:\n{}", self.name, self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Waits until `url` answers 200 (a node's `/readyz`), at most `bound`.
+pub async fn wait_ready(url: &str, bound: Duration, proc: &Proc) {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while started.elapsed() < bound {
+        if client.get(url).send().await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} not ready at {url} within {bound:?}; log:\n{}", proc.name, proc.log_text());
+}
+
+const NGINX: &str = "/usr/sbin/nginx";
+
+/// Two (or more) `mypage serve` processes over one PostgreSQL schema, behind Debian's nginx
+/// (round robin, one worker process, so consecutive requests alternate between nodes). nginx
+/// names the node that answered in `X-Upstream` (test config only, not a product header).
+pub struct Cluster {
+    dir: PathBuf,
+    db: Db,
+    pub db_url: String,
+    pub smtp: SmtpSink,
+    pub port: u16,
+    node_ports: Vec<u16>,
+    nodes: Vec<Option<Proc>>,
+    _nginx: Proc,
+    secret: String,
+}
+
+impl Cluster {
+    /// Starts nginx and `n` nodes, or `None` (skipped loudly) without nginx or PostgreSQL.
+    pub async fn start(n: usize) -> Option<Self> {
+        if missing("nginx (nginx-light)", Path::new(NGINX)) {
+            return None;
+        }
+        let db = Db::postgres().await?;
+        let Db::Postgres { admin_url, schema } = &db else { unreachable!() };
+        let db_url = format!("{admin_url}?options[search_path]={schema}");
+        let dir = temp_dir("mypage-cluster");
+        let port = free_port();
+        let node_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let servers: String =
+            node_ports.iter().map(|p| format!("        server 127.0.0.1:{p} max_fails=0;\n")).collect();
+        let d = dir.display();
+        let conf = format!(
+            "daemon off;\nuser root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n    access_log {d}/access.log;\n\
+             client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;\n\
+             uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+             upstream mypage {{\n{servers}    }}\n\
+             server {{\n        listen 127.0.0.1:{port};\n        location / {{\n\
+             proxy_pass http://mypage;\n            proxy_set_header Host $http_host;\n\
+             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+             proxy_next_upstream error timeout;\n            proxy_connect_timeout 1s;\n\
+             add_header X-Upstream $upstream_addr always;\n        }}\n    }}\n}}\n"
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let mut cmd = Command::new(NGINX);
+        cmd.arg("-p").arg(&dir).arg("-c").arg(dir.join("nginx.conf")).arg("-e").arg(dir.join("error.log"));
+        let nginx = Proc::spawn("nginx", cmd, dir.join("nginx.out"));
+        let smtp = SmtpSink::start().await;
+        let mut cluster = Self {
+            dir,
+            db,
+            db_url,
+            smtp,
+            port,
+            node_ports,
+            nodes: (0..n).map(|_| None).collect(),
+            _nginx: nginx,
+            secret: super::random_suffix(),
+        };
+        for i in 0..n {
+            cluster.start_node(i).await;
+        }
+        Some(cluster)
+    }
+
+    /// The public URL, through nginx. `localhost` (not 127.0.0.1) so that the test client sends
+    /// the `Secure` session cookie over plain http.
+    pub fn base(&self) -> String {
+        format!("http://localhost:{}", self.port)
+    }
+
+    /// `127.0.0.1:PORT` of node `i`, as nginx names it in `X-Upstream`.
+    pub fn node(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.node_ports[i])
+    }
+
+    fn command(&self, data: &str) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mypage"));
+        cmd.env_clear()
+            .env("MYPAGE_DATABASE_URL", &self.db_url)
+            .env("MYPAGE_BASE_URL", self.base())
+            .env("MYPAGE_MAIL", format!("smtp://127.0.0.1:{}", self.smtp.port()))
+            .env("MYPAGE_MAIL_FROM", "求職者マイページ <no-reply@mypage.example.jp>")
+            .env("MYPAGE_SECRET", &self.secret)
+            .env("MYPAGE_TRUSTED_PROXY", "127.0.0.1")
+            .env("MYPAGE_DATA_DIR", self.dir.join(data));
+        cmd
+    }
+
+    /// Starts (or restarts) node `i` and waits until it is ready.
+    pub async fn start_node(&mut self, i: usize) {
+        let mut cmd = self.command(&format!("node{i}"));
+        cmd.arg("serve").env("MYPAGE_BIND", self.node(i));
+        let proc = Proc::spawn(&format!("node {i}"), cmd, self.dir.join(format!("node{i}.log")));
+        wait_ready(&format!("http://{}/readyz", self.node(i)), Duration::from_secs(20), &proc).await;
+        self.nodes[i] = Some(proc);
+    }
+
+    /// SIGTERM to node `i`; returns how long it took to exit (at most 30 s, or the test fails).
+    pub fn stop_node(&mut self, i: usize) -> Duration {
+        let mut proc = self.nodes[i].take().unwrap();
+        proc.terminate(Duration::from_secs(30))
+    }
+
+    /// Runs an operator command (`mypage offices add …`) on the cluster's database; its stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = self.command("cli").args(args).output().unwrap();
+        assert!(out.status.success(), "mypage {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Every node's log, for failure messages.
+    pub fn logs(&self) -> String {
+        (0..self.node_ports.len())
+            .map(|i| std::fs::read_to_string(self.dir.join(format!("node{i}.log"))).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    }
+
+    pub async fn finish(mut self) {
+        for node in &mut self.nodes {
+            node.take();
+        }
+        if let Db::Postgres { admin_url, schema } = &self.db {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

@@ -31,7 +31,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("legacy_cutoff", "2026-03-22"),
     ("hash_workers", "2"),
     ("hash_queue", "32"),
-    ("db_acquire_timeout", "2s"),
+    ("db_acquire_timeout", "5s"),
 ];
 
 /// Where a setting came from, so errors can name exactly what to fix.
@@ -412,7 +412,7 @@ impl Layers {
             hash_queue: self.parse("hash_queue", |raw| positive_u32(raw).map(|n| n as usize))?,
             db_acquire_timeout: self.parse("db_acquire_timeout", |raw| match duration(raw)? {
                 d if d >= Duration::from_millis(100) && d <= Duration::from_secs(60) => Ok(d),
-                _ => Err("must be from 100ms to 60s, like 2s".into()),
+                _ => Err("must be from 100ms to 60s, like 5s".into()),
             })?,
         })
     }
@@ -455,7 +455,7 @@ mod tests {
         assert_eq!(s.legacy_cutoff.to_string(), "2026-03-22");
         assert_eq!(s.mail, MailTransport::File(PathBuf::from("data/mail")));
         assert_eq!(s.client_ipv6_prefix, 64);
-        assert_eq!(s.db_acquire_timeout, Duration::from_secs(2));
+        assert_eq!(s.db_acquire_timeout, Duration::from_secs(5));
     }
 
     #[test]

@@ -9,7 +9,11 @@ use mypage_domain::clock::Clock;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use axum::extract::ConnectInfo;
+use axum::http::header;
+
 use crate::config::Settings;
+use crate::drain::{Drain, DrainingListener, Peer};
 use crate::hashing::PasswordHasher;
 use crate::mail::transport::Transport;
 use crate::metrics::Metrics;
@@ -69,6 +73,9 @@ async fn check_secret(store: &Store, keys: &Keys) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a stopping server waits for its open connections to end.
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(10);
+
 /// A running server; dropping the shutdown sender (or sending `true`) stops it.
 pub struct Running {
     pub addr: SocketAddr,
@@ -85,16 +92,40 @@ pub async fn start(state: AppState, listener: TcpListener, workers: bool) -> any
         tokio::spawn(mail::worker::run(state.clone(), rx.clone()));
         tokio::spawn(maintenance(state.clone(), rx.clone()));
     }
-    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Shutdown drains (see `drain`): queued connections are served, answers say
+    // `Connection: close`, and the server ends with its last connection.
+    let drain = Arc::new(Drain::default());
+    let listener = DrainingListener::new(listener, rx.clone(), drain.clone())?;
+    let closing = drain.clone();
+    let app = web::router(state)
+        .layer(axum::middleware::map_response(move |mut response: axum::response::Response| {
+            let closing = closing.clone();
+            async move {
+                if closing.is_draining() {
+                    response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+                }
+                response
+            }
+        }))
+        .layer(axum::middleware::map_request(|mut request: axum::extract::Request| async move {
+            if let Some(ConnectInfo(Peer(addr))) = request.extensions().get::<ConnectInfo<Peer>>().copied() {
+                request.extensions_mut().insert(ConnectInfo(addr));
+            }
+            request
+        }))
+        .into_make_service_with_connect_info::<Peer>();
     let mut stop = rx;
     let server = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
+        tokio::select! {
+            result = axum::serve(listener, app).into_future() => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "server stopped with an error");
+                }
+            }
+            () = async {
                 let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "server stopped with an error");
+                drain.finished(SHUTDOWN_BOUND).await;
+            } => {}
         }
     });
     Ok(Running { addr, shutdown, server })

@@ -99,6 +99,8 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
             tracing::error!(error = %e, "mail worker pass failed");
         }
         tokio::select! {
+            // Down or back: either way the top of the loop knows what to do.
+            () = health.changed() => {}
             _ = state.mail_wakeup.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
             _ = shutdown.changed() => return,

@@ -15,6 +15,11 @@ use tokio::sync::{Notify, watch};
 
 /// How often a down database is probed.
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(500);
+/// At most one probe this often while the database is up, however many requests ask.
+pub const SUSPECT_INTERVAL: Duration = Duration::from_secs(1);
+/// A request still running after this long asks for a probe: it may be waiting for a
+/// connection to a database that is gone.
+pub const SLOW_REQUEST: Duration = Duration::from_millis(500);
 
 #[derive(Debug)]
 pub struct DbHealth {
@@ -55,6 +60,12 @@ impl DbHealth {
 
     pub(super) async fn suspected(&self) {
         self.suspect.notified().await;
+    }
+
+    /// Resolves at the next change between up and down.
+    pub async fn changed(&self) {
+        let mut rx = self.changes.subscribe();
+        let _ = rx.changed().await;
     }
 
     /// Resolves once the database is not known to be down.

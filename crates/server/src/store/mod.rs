@@ -370,6 +370,7 @@ impl Store {
                 if self.health.is_down() {
                     tokio::time::sleep(health::PROBE_INTERVAL).await;
                 } else {
+                    tokio::time::sleep(health::SUSPECT_INTERVAL).await;
                     self.health.suspected().await;
                 }
             };

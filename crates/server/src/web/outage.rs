@@ -1,7 +1,7 @@
 //! The database gate: while the database is known to be down, every page is answered at once
 //! with 503, Retry-After and the "temporarily unavailable" page, instead of each request waiting
-//! for a connection. A failed request asks for a probe; the state itself is decided by probes
-//! (`store::health`).
+//! for a connection. A failed or slow request asks for a probe; the state itself is decided by
+//! probes (`store::health`).
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{AppError, ProbeDatabase};
 use crate::state::AppState;
+use crate::store::health::SLOW_REQUEST;
 
 /// Paths that never touch the database, or answer for it themselves (`/readyz`).
 fn bypasses(path: &str) -> bool {
@@ -20,7 +21,15 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
     if health.is_down() && !bypasses(request.uri().path()) {
         return AppError::Unavailable(String::new()).into_response();
     }
-    let response = next.run(request).await;
+    let run = next.run(request);
+    tokio::pin!(run);
+    let response = tokio::select! {
+        response = &mut run => response,
+        () = tokio::time::sleep(SLOW_REQUEST) => {
+            health.suspect();
+            run.await
+        }
+    };
     if response.extensions().get::<ProbeDatabase>().is_some() {
         health.suspect();
     }

@@ -214,7 +214,7 @@ async fn a_rolling_restart_behind_nginx_loses_no_request() {
     let (posts_ok, gets_ok) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut clients = Vec::new();
-    for i in 0..4u8 {
+    for i in 0..8u8 {
         let (base, stop, posts_ok, gets_ok, failures) =
             (cluster.base(), stop.clone(), posts_ok.clone(), gets_ok.clone(), failures.clone());
         clients.push(tokio::spawn(async move {
@@ -234,8 +234,12 @@ async fn a_rolling_restart_behind_nginx_loses_no_request() {
                     gets_ok.fetch_add(1, Ordering::Relaxed);
                     let form = [("csrf", page.csrf()), ("agree_privacy", "yes".into()), ("agree_terms", "yes".into())];
                     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                    browser.get("/opening/documents/privacy").await;
-                    browser.get("/opening/documents/terms").await;
+                    for doc in ["/opening/documents/privacy", "/opening/documents/terms"] {
+                        let page = browser.get(doc).await;
+                        if page.status != 200 {
+                            return Err(format!("GET {doc} {}: {}", page.status, upstream(&page)));
+                        }
+                    }
                     let done = browser.post("/opening/consent", &form).await;
                     if done.location.as_deref() != Some("/opening/apply") {
                         return Err(format!("POST /opening/consent {}: {}", done.status, upstream(&done)));

@@ -128,3 +128,77 @@ async fn postgres_stopped_answers_503_fast_and_the_node_recovers_by_itself() {
     let _ = stop_worker.send(true);
     app.finish().await;
 }
+
+/// SQLite on a full disk (a small tmpfs the test fills): a write that cannot be committed is
+/// answered 503 with the same page, leaves nothing half-written (an auth key exists exactly when
+/// its mail does), and once space is freed the node serves again by itself. A read-only file
+/// cannot be simulated here: root ignores file modes, and a filesystem with the database open
+/// refuses to be remounted read-only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_on_a_full_disk_answers_503_and_recovers_when_space_is_freed() {
+    let Some(disk) = crate::helpers::procs::TinyDisk::mount("4m") else { return };
+    let url = mypage::config::DatabaseUrl::new(format!("sqlite://{}", disk.path.join("mypage.db").display()));
+    let app = crate::helpers::spawn_app_with(Db::Sqlite, move |s| s.database_url = url).await;
+    app.register(NUMBER, "1990-04-15", None).await;
+    let code = app.issue_code(NUMBER).await;
+    let browser = app.browser();
+    browser.consent().await;
+    let csrf = browser.get("/opening/apply").await.csrf();
+
+    let filler = disk.fill();
+    let filled = Instant::now();
+    // The application may still fit in space the database had already; either way the key and
+    // its mail are written together or not at all.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("email", EMAIL),
+        ("job_seeker_number", NUMBER),
+        ("birth_year", BIRTH.0),
+        ("birth_month", BIRTH.1),
+        ("birth_day", BIRTH.2),
+        ("code", code.as_str()),
+    ];
+    let applied = browser.post("/opening/apply", &form).await;
+    assert!(matches!(applied.status, 303 | 503), "{}", applied.body);
+    // New sessions are writes too: one of them soon meets the full disk.
+    let mut refused = None;
+    for _ in 0..500 {
+        let page = crate::helpers::Browser::new(&app.base).get("/opening/consent").await;
+        if page.status == 503 {
+            refused = Some(page);
+            break;
+        }
+        assert_eq!(page.status, 200, "{}", page.body);
+    }
+    let refused = refused.expect("no write failed on the full disk");
+    assert_eq!(refused.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+    refused.assert_contains("ただいまご利用いただけません");
+    assert_no_internals(&refused.body);
+    let first_refusal = filled.elapsed();
+    while !app.state.store.health().is_down() {
+        assert!(filled.elapsed() < Duration::from_secs(10), "the node never learned the disk is full");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = Instant::now();
+    assert_eq!(browser.get("/login").await.status, 503);
+    assert_eq!(browser.get("/readyz").await.status, 503);
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    std::fs::remove_file(&filler).unwrap();
+    let freed = Instant::now();
+    while browser.get("/login").await.status != 200 {
+        assert!(freed.elapsed() < Duration::from_secs(5), "the node did not serve again within 5 s of freeing space");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let recovered = freed.elapsed();
+    let keys = app.scalar("SELECT COUNT(*) FROM auth_keys").await;
+    let mails = app.scalar("SELECT COUNT(*) FROM outbox WHERE kind LIKE '%auth_key%'").await;
+    assert_eq!(keys, mails, "an auth key exists exactly when its mail does");
+    assert_eq!(keys, i64::from(applied.status == 303));
+    eprintln!(
+        "outage figures (SQLite, full disk): application answered {}, first 503 {first_refusal:?} after filling, \
+         serving {recovered:?} after freeing space",
+        applied.status
+    );
+    app.finish().await;
+}

@@ -149,6 +149,37 @@ async fn flows_limits_and_mail_hold_across_two_nodes_behind_nginx() {
     pc.login("taro@example.jp", NEW_PASSWORD).await.assert_redirect("/login/otp");
     mails(&cluster, &mut all_mail, 1).await;
 
+    // A staff session: the CLI's first admin logs in on one node, enrols the authenticator on
+    // the other, changes the one-time password on the first again, and the console answers on
+    // both.
+    let admin: serde_json::Value =
+        serde_json::from_str(&cluster.cli(&["admin", "create", "--id", "admin", "--office", "01010", "--json"]))
+            .unwrap();
+    let staff = Browser::from_address(&cluster.base(), client);
+    let csrf = staff.get("/staff/login").await.csrf();
+    let one_time = admin["password"].as_str().unwrap();
+    let login = staff
+        .post("/staff/login", &[("csrf", &csrf), ("login_id", "admin"), ("password", one_time), ("totp", "")])
+        .await;
+    login.assert_redirect("/staff/enroll");
+    let enroll = staff.get("/staff/enroll").await;
+    let secret = crate::staff::secret_shown(&enroll);
+    let code = secret.code_at(jiff::Timestamp::now().as_second() / 30);
+    let enrolled =
+        post_on_other(&staff, &upstream(&login), "/staff/enroll", &[("csrf", &enroll.csrf()), ("totp", &code)]).await;
+    enrolled.assert_redirect("/staff/password");
+    let csrf = staff.get("/staff/password").await.csrf();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("current_password", one_time),
+        ("password", "Counter#2026pw"),
+        ("password_confirmation", "Counter#2026pw"),
+    ];
+    post_on_other(&staff, &upstream(&enrolled), "/staff/password", &form).await.assert_redirect("/staff");
+    let (first, second) = (staff.get("/staff").await, staff.get("/staff").await);
+    assert_eq!((first.status, second.status), (200, 200), "{}", first.body);
+    assert_eq!(BTreeSet::from([upstream(&first), upstream(&second)]), BTreeSet::from([a.clone(), b.clone()]));
+
     // A burst of wrong codes split between the nodes: exactly ten counted, the code voided once.
     let mut burst = Vec::new();
     for _ in 0..16 {

@@ -326,3 +326,48 @@ impl Cluster {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A small tmpfs of its own (root only), so a test can fill the disk under a SQLite database.
+pub struct TinyDisk {
+    pub path: PathBuf,
+}
+
+impl TinyDisk {
+    /// Mounts `size` (like "4m"), or `None` (skipped loudly) when this process may not mount.
+    pub fn mount(size: &str) -> Option<Self> {
+        let path = temp_dir("mypage-disk");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(&path)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            let _ = std::fs::remove_dir(&path);
+            if std::env::var("CI").as_deref() == Ok("true") && is_root() {
+                panic!("cannot mount a tmpfs as root under CI=true");
+            }
+            eprintln!("!!! SKIPPED: mounting a small tmpfs needs root (the full-disk test)");
+            return None;
+        }
+        Some(Self { path })
+    }
+
+    /// Fills the disk with a file; returns its path.
+    pub fn fill(&self) -> PathBuf {
+        use std::io::Write as _;
+        let filler = self.path.join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.sync_all();
+        filler
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}

@@ -122,7 +122,7 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
-/// A child process killed (SIGKILL) when dropped unless it was stopped before.
+/// A child process stopped (SIGTERM, then SIGKILL after 5 s) when dropped, unless it was before.
 pub struct Proc {
     pub child: Option<Child>,
     pub name: String,
@@ -166,8 +166,17 @@ impl Proc {
 }
 
 impl Drop for Proc {
+    /// SIGTERM first: a SIGKILLed nginx master leaves its workers running (and listening).
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(5) {
+                if child.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _ = child.kill();
             let _ = child.wait();
         }

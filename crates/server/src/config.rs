@@ -36,6 +36,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("mail_retry_for", "48h"),
     ("mail_claim", "15s"),
     ("shutdown_grace", "10s"),
+    ("db_acquire_timeout", "5s"),
 ];
 
 /// Where a setting came from, so errors can name exactly what to fix.
@@ -273,6 +274,9 @@ pub struct Settings {
     pub mail_claim: Duration,
     /// On SIGTERM: how long in-flight requests and the current send may take before they are cut.
     pub shutdown_grace: Duration,
+    /// How long a request waits for a database connection before it is answered 503; also how
+    /// long a health probe may take.
+    pub db_acquire_timeout: Duration,
 }
 
 /// The retry timings of the outbox (`MYPAGE_MAIL_RETRY_*`).
@@ -440,6 +444,10 @@ impl Layers {
                 Ok(d)
             })?,
             shutdown_grace: self.parse("shutdown_grace", duration)?,
+            db_acquire_timeout: self.parse("db_acquire_timeout", |raw| match duration(raw)? {
+                d if d >= Duration::from_millis(100) && d <= Duration::from_secs(60) => Ok(d),
+                _ => Err("must be from 100ms to 60s, like 5s".into()),
+            })?,
         })
     }
 }
@@ -488,6 +496,7 @@ mod tests {
         assert_eq!(s.mail_retry.notices_for, Duration::from_secs(48 * 3600));
         assert_eq!(s.mail_claim, Duration::from_secs(15));
         assert_eq!(s.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(s.db_acquire_timeout, Duration::from_secs(5));
     }
 
     #[test]

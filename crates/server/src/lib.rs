@@ -4,6 +4,7 @@
 //! use-case flows, mail delivery through the outbox, and the web layer.
 
 pub mod config;
+pub mod drain;
 pub mod flows;
 pub mod hashing;
 pub mod i18n;

@@ -185,7 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let settings = settings(&cli, None)?;
-            let store = store::Store::connect(&settings.database_url).await?;
+            let store = store::Store::connect(&settings.database_url, settings.db_acquire_timeout).await?;
             store.migrate().await?;
             println!("migrations applied to {}", settings.database_url.redacted());
             Ok(())

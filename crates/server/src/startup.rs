@@ -9,7 +9,11 @@ use mypage_domain::clock::Clock;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use axum::extract::ConnectInfo;
+use axum::http::header;
+
 use crate::config::Settings;
+use crate::drain::{Drain, DrainingListener, Peer};
 use crate::hashing::PasswordHasher;
 use crate::mail::transport::Transport;
 use crate::metrics::Metrics;
@@ -26,7 +30,7 @@ const FIRST_DOCUMENTS: &[(&str, &str)] =
 pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     // A catalog that does not parse would show every text as missing: refuse to start instead.
     crate::i18n::I18n::load().map_err(|e| anyhow::anyhow!("message catalog: {e}"))?;
-    let store = Store::connect(&settings.database_url).await?;
+    let store = Store::connect(&settings.database_url, settings.db_acquire_timeout).await?;
     store.migrate().await?;
     let now = store::ms(clock.now());
     for (kind, text) in FIRST_DOCUMENTS {
@@ -110,21 +114,48 @@ impl Running {
 pub async fn start(state: AppState, listener: TcpListener, workers: bool) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
+    // Connections still open when the grace ends are cut by `Running::stop`; the drain waits no longer.
+    let grace = state.settings.shutdown_grace;
     let mut mail_worker = None;
+    tokio::spawn(state.store.clone().run_prober(rx.clone()));
     if workers {
         mail_worker = Some(tokio::spawn(mail::worker::run(state.clone(), rx.clone())));
         tokio::spawn(maintenance(state.clone(), rx.clone()));
     }
-    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Shutdown drains (see `drain`): queued connections are served, answers say
+    // `Connection: close`, and the server ends with its last connection.
+    let drain = Arc::new(Drain::default());
+    let listener = DrainingListener::new(listener, rx.clone(), drain.clone())?;
+    let closing = drain.clone();
+    let app = web::router(state)
+        .layer(axum::middleware::map_response(move |mut response: axum::response::Response| {
+            let closing = closing.clone();
+            async move {
+                if closing.is_draining() {
+                    response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+                }
+                response
+            }
+        }))
+        .layer(axum::middleware::map_request(|mut request: axum::extract::Request| async move {
+            if let Some(ConnectInfo(Peer(addr))) = request.extensions().get::<ConnectInfo<Peer>>().copied() {
+                request.extensions_mut().insert(ConnectInfo(addr));
+            }
+            request
+        }))
+        .into_make_service_with_connect_info::<Peer>();
     let mut stop = rx;
     let server = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
+        tokio::select! {
+            result = axum::serve(listener, app).into_future() => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "server stopped with an error");
+                }
+            }
+            () = async {
                 let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "server stopped with an error");
+                drain.finished(grace).await;
+            } => {}
         }
     });
     Ok(Running { addr, shutdown, server, mail_worker })

@@ -205,7 +205,8 @@ async fn open_body(state: &AppState, mail: &outbox::ClaimedMail) -> store::Resul
 }
 
 /// Runs until `shutdown` fires: delivers due mail when woken or every few seconds. The claims
-/// this node's previous process held (it was killed mid-send) are given back first.
+/// this node's previous process held (it was killed mid-send) are given back first. While the
+/// database is known to be down it waits for it (mail stays in the outbox, nothing is lost).
 pub async fn run(state: AppState, shutdown: watch::Receiver<bool>) {
     match outbox::release_claims_of(state.store.pool(), &state.node_id).await {
         Ok(0) => {}
@@ -214,13 +215,25 @@ pub async fn run(state: AppState, shutdown: watch::Receiver<bool>) {
     }
     let mut idle = shutdown.clone();
     loop {
+        let health = state.store.health();
+        if health.is_down() {
+            tokio::select! {
+                () = health.wait_up() => {}
+                _ = idle.changed() => return,
+            }
+        }
         if let Err(e) = deliver_until(&state, shutdown.clone()).await {
+            if e.is_unavailable() {
+                health.suspect();
+            }
             tracing::error!(error = %e, "mail worker pass failed");
         }
         if *idle.borrow() {
             return;
         }
         tokio::select! {
+            // Down or back: either way the top of the loop knows what to do.
+            () = health.changed() => {}
             _ = state.mail_wakeup.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
             _ = idle.changed() => return,

@@ -138,6 +138,7 @@ pub mod audit;
 pub mod auth_keys;
 pub mod codes;
 pub mod documents;
+pub mod health;
 pub mod job_seekers;
 pub mod login;
 pub mod offices;
@@ -177,6 +178,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the error means the database cannot serve at all (see [`health::is_unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Database(e) if health::is_unavailable(e))
+    }
+
     /// Whether the error is a UNIQUE constraint refusing a duplicate.
     pub fn is_unique_violation(&self) -> bool {
         match self {
@@ -195,6 +201,12 @@ pub struct Store {
     backend: Backend,
     /// Seals outbox bodies; every write transaction carries it (see [`WriteTx`]).
     outbox_sealer: Option<Sealer>,
+    /// Whether the database is known to be down (shared by every clone).
+    health: std::sync::Arc<health::DbHealth>,
+    /// How long a probe may take before it counts as failed.
+    probe_timeout: Duration,
+    /// For PostgreSQL probes on a connection of their own (see [`Store::probe`]).
+    options: AnyConnectOptions,
 }
 
 /// A write transaction. It dereferences to its connection for every store function, and carries
@@ -237,8 +249,9 @@ static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/s
 static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Store {
-    /// Connects (creating a SQLite file and its folder when missing). Does not migrate.
-    pub async fn connect(url: &DatabaseUrl) -> Result<Self> {
+    /// Connects (creating a SQLite file and its folder when missing). Does not migrate. A request
+    /// waits at most `acquire_timeout` for a connection.
+    pub async fn connect(url: &DatabaseUrl, acquire_timeout: Duration) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let (backend, url, max) = if url.is_sqlite() {
             (Backend::Sqlite, sqlite_url(url.expose())?, 4)
@@ -248,7 +261,7 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -264,9 +277,10 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(Self { pool, backend, outbox_sealer: None })
+        let health = Default::default();
+        Ok(Self { pool, backend, outbox_sealer: None, health, probe_timeout: acquire_timeout, options })
     }
 
     /// The store with the sealer for outbox bodies; mail can only be written through one.
@@ -306,9 +320,70 @@ impl Store {
         Ok(WriteTx { tx, outbox_sealer: self.outbox_sealer.clone() })
     }
 
-    /// Whether the database answers (for `/readyz`).
+    /// Whether the database answers within the probe timeout (for `/readyz`).
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let ping = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(tokio::time::timeout(self.probe_timeout, ping).await, Ok(Ok(_)))
+    }
+
+    /// Whether the database is known to be down.
+    pub fn health(&self) -> &health::DbHealth {
+        &self.health
+    }
+
+    /// One write the service depends on, bounded in time: a read-only or full SQLite file and a
+    /// PostgreSQL that is gone all fail it. `Ok(false)` when it failed for another reason (such
+    /// as a busy pool), which says nothing about the database.
+    /// On PostgreSQL the probe opens a connection of its own, so a refused connection is known at
+    /// once rather than after the pool's acquire timeout; on SQLite it uses the pool, whose
+    /// connections wait out a busy writer.
+    pub async fn probe(&self) -> Result<bool> {
+        let write = async {
+            match self.backend {
+                Backend::Postgres => {
+                    use sqlx::Connection as _;
+                    let mut conn = AnyConnection::connect_with(&self.options).await?;
+                    server_facts::touch_probe(&mut conn).await?;
+                    let _ = conn.close().await;
+                }
+                Backend::Sqlite => {
+                    let mut tx = self.begin_write().await?;
+                    server_facts::touch_probe(&mut *tx).await?;
+                    tx.commit().await?;
+                }
+            }
+            Ok::<_, StoreError>(())
+        };
+        match tokio::time::timeout(self.probe_timeout, write).await {
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(e)) if e.is_unavailable() => Err(e),
+            Ok(Err(_)) => Ok(false),
+            Err(_) => Err(StoreError::Database(sqlx::Error::PoolTimedOut)),
+        }
+    }
+
+    /// Probes when asked (a request saw a suspicious error) and every half second while the
+    /// database is down, until `shutdown`; records each outcome in [`Store::health`].
+    pub async fn run_prober(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let wait = async {
+                if self.health.is_down() {
+                    tokio::time::sleep(health::PROBE_INTERVAL).await;
+                } else {
+                    tokio::time::sleep(health::SUSPECT_INTERVAL).await;
+                    self.health.suspected().await;
+                }
+            };
+            tokio::select! {
+                () = wait => {}
+                _ = shutdown.changed() => return,
+            }
+            match self.probe().await {
+                Ok(true) => self.health.set_down(false, ""),
+                Ok(false) => {}
+                Err(e) => self.health.set_down(true, &e.to_string()),
+            }
+        }
     }
 
     pub async fn close(&self) {

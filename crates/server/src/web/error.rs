@@ -26,6 +26,9 @@ pub enum AppError {
     Busy,
     #[error("too many new sessions from one address")]
     TooManyRequests,
+    /// The database cannot serve (down, full, read-only); nothing of the request was written.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -34,6 +37,7 @@ impl From<FlowError> for AppError {
     fn from(e: FlowError) -> Self {
         match e {
             FlowError::Busy => Self::Busy,
+            FlowError::Store(e) if e.is_unavailable() => Self::Unavailable(e.to_string()),
             FlowError::Store(_) | FlowError::Hash(_) | FlowError::Randomness(_) => Self::Internal(e.to_string()),
         }
     }
@@ -41,7 +45,7 @@ impl From<FlowError> for AppError {
 
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
-        Self::Internal(e.to_string())
+        if e.is_unavailable() { Self::Unavailable(e.to_string()) } else { Self::Internal(e.to_string()) }
     }
 }
 
@@ -73,6 +77,7 @@ impl IntoResponse for AppError {
             Self::SessionExpired => (StatusCode::BAD_REQUEST, "error.session_expired", "/opening/consent"),
             Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "error.busy", "/"),
             Self::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "error.busy", "/"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "error.unavailable", "/"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error.internal", "/"),
         };
         let request_id = match &self {
@@ -80,6 +85,10 @@ impl IntoResponse for AppError {
                 let id = crate::tokens::random_token().map(|t| t[..12].to_owned()).unwrap_or_default();
                 tracing::error!(request_id = %id, error = %detail, "request failed");
                 Some(id)
+            }
+            Self::Unavailable(detail) if !detail.is_empty() => {
+                tracing::warn!(error = %detail, "request refused: database unavailable");
+                None
             }
             _ => None,
         };
@@ -93,12 +102,20 @@ impl IntoResponse for AppError {
         };
         let body = page.render().unwrap_or_else(|_| t.get("error.internal.message"));
         let mut response = (status, Html(body)).into_response();
-        if matches!(self, Self::Busy | Self::TooManyRequests) {
+        if matches!(self, Self::Busy | Self::TooManyRequests | Self::Unavailable(_)) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        if matches!(self, Self::Unavailable(_) | Self::Internal(_)) {
+            // The database gate asks for a health probe when it sees this.
+            response.extensions_mut().insert(ProbeDatabase);
         }
         response
     }
 }
+
+/// Marks a response whose failure may mean the database is gone (see `web::outage`).
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeDatabase;
 
 pub async fn not_found() -> AppError {
     AppError::NotFound

@@ -11,6 +11,7 @@ pub mod lang;
 pub mod login;
 pub mod mypage;
 pub mod opening;
+pub mod outage;
 pub mod page;
 pub mod password_step;
 pub mod public;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/lang/{code}", axum::routing::get(lang::switch))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), outage::gate))
         .layer(middleware::from_fn_with_state(state.clone(), flood::limit_new_sessions))
         .layer(middleware::from_fn_with_state(state.clone(), headers::origin_check))
         .layer(middleware::from_fn_with_state(state.clone(), headers::security_headers))

@@ -60,12 +60,15 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Ready when the database is not known to be down and answers within the acquire timeout; a
+/// failed check asks for a probe, so the next call fails at once.
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.store.ping().await {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+    let health = state.store.health();
+    if !health.is_down() && state.store.ping().await {
+        return (StatusCode::OK, "ready\n").into_response();
     }
+    health.suspect();
+    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "database unreachable\n").into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {

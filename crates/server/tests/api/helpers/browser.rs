@@ -60,6 +60,21 @@ impl Browser {
         Self { client, jar, base: base.to_owned() }
     }
 
+    /// A browser whose connections come from `local` (a loopback address like 127.0.0.2, so a
+    /// proxy in front sees another client), with `localhost` pinned to 127.0.0.1.
+    pub fn from_address(base: &str, local: std::net::IpAddr) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let port = base.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap();
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(Policy::none())
+            .local_address(local)
+            .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .build()
+            .unwrap();
+        Self { client, jar, base: base.to_owned() }
+    }
+
     /// The `Cookie` header this browser sends (to replay a session elsewhere).
     pub fn cookie_header(&self) -> String {
         use reqwest::cookie::CookieStore as _;

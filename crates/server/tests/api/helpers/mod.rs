@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod burst;
 pub mod process;
+pub mod procs;
 pub mod smtp;
 
 use std::sync::Arc;
@@ -82,7 +83,11 @@ impl Db {
     /// A fresh schema on the test PostgreSQL, or `None` (said loudly) when there is none to
     /// reach. Under `CI=true` an unreachable PostgreSQL fails the test instead.
     pub async fn postgres() -> Option<Self> {
-        let admin_url = postgres_url();
+        Self::postgres_at(postgres_url()).await
+    }
+
+    /// A fresh schema on the PostgreSQL at `admin_url` (the shared one, or a test's own cluster).
+    pub async fn postgres_at(admin_url: String) -> Option<Self> {
         let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
             Ok(c) => c,
             Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
@@ -117,7 +122,7 @@ async fn drop_stale_schemas(conn: &mut sqlx::PgConnection, now: i64) {
     }
 }
 
-fn random_suffix() -> String {
+pub fn random_suffix() -> String {
     mypage::tokens::random_token().unwrap().replace(['-', '_'], "x")
 }
 

@@ -62,8 +62,9 @@ impl Transport {
     /// Sends one plain-text UTF-8 message. `stem` names the file for the file transport.
     pub async fn send(&self, from: &str, to: &str, subject: &str, body: &str, stem: &str) -> Result<(), SendError> {
         let from: Mailbox = from.parse().map_err(|e| SendError::permanent(format!("bad sender: {e}")))?;
-        let to: Mailbox = to.parse().map_err(|e| SendError::permanent(format!("bad recipient: {e}")))?;
+        let to = super::address::recipient(to).map_err(SendError::permanent)?;
         let message = Message::builder()
+            .envelope(super::address::envelope(&from, &to).map_err(SendError::permanent)?)
             .from(from)
             .to(to)
             .subject(subject)

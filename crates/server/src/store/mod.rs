@@ -140,6 +140,7 @@ pub mod codes;
 pub mod documents;
 pub mod job_seekers;
 pub mod login;
+pub mod mail_links;
 pub mod offices;
 pub mod outbox;
 pub mod recovery_requests;

@@ -34,6 +34,8 @@ struct Shared {
     /// Replies to give to the next DATA transactions instead of 250.
     failures: VecDeque<String>,
     transactions: usize,
+    /// Every RCPT command as received, e.g. `RCPT TO:<"taro."@docomo.ne.jp>`.
+    rcpts: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -70,6 +72,11 @@ impl SmtpSink {
         std::mem::take(&mut self.shared.lock().unwrap().received)
     }
 
+    /// Every RCPT command received so far, as written by the client.
+    pub fn rcpt_commands(&self) -> Vec<String> {
+        self.shared.lock().unwrap().rcpts.clone()
+    }
+
     /// Transactions that reached the end of DATA (accepted or refused).
     pub fn transactions(&self) -> usize {
         self.shared.lock().unwrap().transactions
@@ -97,6 +104,7 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
         {
             "250 OK\r\n".into()
         } else if upper.starts_with("RCPT") {
+            shared.lock().unwrap().rcpts.push(line.trim_end().to_owned());
             to = line[8..].trim().trim_start_matches(':').trim().trim_matches(|c| c == '<' || c == '>').to_owned();
             "250 OK\r\n".into()
         } else if upper.starts_with("DATA") {

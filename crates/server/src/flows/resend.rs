@@ -16,7 +16,7 @@ use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
 use crate::store::mail_links::{self, Waiter};
-use crate::store::outbox::{self, MailLogRow};
+use crate::store::outbox::{self, Delivery, MailLogRow};
 use crate::store::{self, accounts, audit, login};
 use crate::tokens::{self, Purpose};
 
@@ -34,10 +34,16 @@ fn waiter_of(kind: &str) -> Option<fn(i64) -> Waiter> {
     }
 }
 
-/// Whether `mail` may be resent now: a code mail whose secret is still valid and still carried
-/// by this mail (not by a later resend).
+/// Which table holds the secret of a mail that may be sent again: a code mail the mail server did
+/// not refuse (a refused address needs fixing, not another try).
+fn resendable_kind(mail: &MailLogRow) -> Option<fn(i64) -> Waiter> {
+    waiter_of(&mail.kind).filter(|_| !matches!(mail.delivery(), Delivery::Refused { .. }))
+}
+
+/// Whether `mail` may be resent now: a code mail, not refused, whose secret is still valid and
+/// still carried by this mail (not by a later resend).
 pub async fn is_resendable(state: &AppState, mail: &MailLogRow) -> Result<bool, FlowError> {
-    let Some(kind) = waiter_of(&mail.kind) else { return Ok(false) };
+    let Some(kind) = resendable_kind(mail) else { return Ok(false) };
     let now = store::ms(state.now());
     Ok(mail_links::live_by_mail(state.store.pool(), kind, mail.id, now).await?.is_some())
 }
@@ -76,7 +82,7 @@ async fn resend_in_scope(
     let pool = state.store.pool();
     let Some(mail) = outbox::find(pool, mail_id).await? else { return Ok(ResendOutcome::NotResendable) };
     let belongs = outbox::for_job_seeker(pool, job_seeker_id).await?.iter().any(|m| m.id == mail_id);
-    let Some(kind) = waiter_of(&mail.kind).filter(|_| belongs) else { return Ok(ResendOutcome::NotResendable) };
+    let Some(kind) = resendable_kind(&mail).filter(|_| belongs) else { return Ok(ResendOutcome::NotResendable) };
     let now = state.now();
     let Some((waiter, expires_ms)) = mail_links::live_by_mail(pool, kind, mail_id, store::ms(now)).await? else {
         return Ok(ResendOutcome::NotResendable);

@@ -36,6 +36,8 @@ struct Shared {
     transactions: usize,
     /// Every RCPT command as received, e.g. `RCPT TO:<"taro."@docomo.ne.jp>`.
     rcpts: Vec<String>,
+    /// Recipients (as on the envelope) answered with this reply at RCPT instead of 250.
+    refused: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -72,6 +74,11 @@ impl SmtpSink {
         std::mem::take(&mut self.shared.lock().unwrap().received)
     }
 
+    /// Answers RCPT for `address` with `reply` (e.g. "550 5.1.1 no such user") from now on.
+    pub fn refuse_recipient(&self, address: &str, reply: &str) {
+        self.shared.lock().unwrap().refused.push((address.to_owned(), reply.to_owned()));
+    }
+
     /// Every RCPT command received so far, as written by the client.
     pub fn rcpt_commands(&self) -> Vec<String> {
         self.shared.lock().unwrap().rcpts.clone()
@@ -106,7 +113,8 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
         } else if upper.starts_with("RCPT") {
             shared.lock().unwrap().rcpts.push(line.trim_end().to_owned());
             to = line[8..].trim().trim_start_matches(':').trim().trim_matches(|c| c == '<' || c == '>').to_owned();
-            "250 OK\r\n".into()
+            let refused = shared.lock().unwrap().refused.iter().find(|(a, _)| *a == to).map(|(_, r)| r.clone());
+            refused.map_or_else(|| "250 OK\r\n".into(), |reply| format!("{reply}\r\n"))
         } else if upper.starts_with("DATA") {
             let _ = write.write_all(b"354 go ahead\r\n").await;
             let mut data = String::new();

@@ -175,3 +175,73 @@ pub async fn status(
     };
     Ok((status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use mypage_domain::carrier::Carrier;
+
+    use super::*;
+    use crate::i18n::Lang;
+
+    /// Where each carrier's setting lives, as its text must name it (in both languages).
+    fn setting(carrier: Carrier) -> &'static str {
+        match carrier {
+            Carrier::Docomo => "受信リスト設定",
+            Carrier::Au | Carrier::UqMobile => "受信リスト設定",
+            Carrier::Softbank | Carrier::Ymobile => "受信許可リスト",
+            Carrier::Rakuten => "迷惑メール対策",
+        }
+    }
+
+    #[test]
+    fn each_carrier_domain_gets_its_carriers_text_in_both_languages() {
+        for lang in [Lang::Ja, Lang::En] {
+            let t = catalog(lang);
+            let general = guidance(t, "example.jp", "mypage.example.jp");
+            assert_eq!(general, t.fmt("carrier.general", &[("domain", "mypage.example.jp")]));
+            for carrier in Carrier::ALL {
+                let text = t.fmt(&format!("carrier.{}", carrier.key()), &[("domain", "mypage.example.jp")]);
+                assert!(!text.contains(crate::i18n::MISSING_MARKER), "{lang:?} {carrier:?}");
+                assert!(text.contains("「mypage.example.jp」") || text.contains("\"mypage.example.jp\""), "{text}");
+                assert!(text.contains(setting(carrier)), "{lang:?} {carrier:?}: {text}");
+                assert_ne!(text, general);
+                for domain in carrier.domains() {
+                    assert_eq!(guidance(t, domain, "mypage.example.jp"), text, "{lang:?} {domain}");
+                    let upper = format!("Taro.@{}", domain.to_uppercase());
+                    assert_eq!(guidance_for_address(t, &upper, "mypage.example.jp"), text, "{lang:?} {upper}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_slip_names_the_registered_carrier_alone_or_every_carrier() {
+        let t = catalog(Lang::Ja);
+        let one = slip_guidance(t, Some("taro@docomo.ne.jp"), "mypage.example.jp");
+        assert_eq!(one, vec![guidance(t, "docomo.ne.jp", "mypage.example.jp")]);
+        let all = slip_guidance(t, None, "mypage.example.jp");
+        assert_eq!(all.len(), 1 + Carrier::ALL.len());
+        assert_eq!(all, slip_guidance(t, Some("taro@example.jp"), "mypage.example.jp"));
+    }
+
+    #[test]
+    fn every_state_has_its_words_and_the_handed_time_is_jst() {
+        let t = catalog(Lang::Ja);
+        // 2026-11-25 01:05 UTC is 10:05 in Japan.
+        let at = 1_764_032_700_000;
+        let handed = MailState::of(t, &Delivery::Handed { at });
+        assert_eq!((handed.state, handed.settled), ("handed", true));
+        assert!(handed.message.starts_with("10:05に"), "{}", handed.message);
+        for (delivery, state, settled) in [
+            (Delivery::Waiting, "waiting", false),
+            (Delivery::Retrying { error: "x".into() }, "retrying", false),
+            (Delivery::Refused { answer: "550".into() }, "refused", true),
+            (Delivery::Expired, "expired", true),
+            (Delivery::GivenUp { error: "x".into() }, "given_up", true),
+        ] {
+            let shown = MailState::of(t, &delivery);
+            assert_eq!((shown.state, shown.settled), (state, settled));
+            assert!(!shown.message.contains("550") && !shown.message.contains(crate::i18n::MISSING_MARKER));
+        }
+    }
+}

@@ -116,6 +116,8 @@ async fn a_refused_recipient_shows_refused_on_the_waiting_screen_and_on_the_staf
     let seeker = staff.get(&format!("/staff/seekers/{}", job_seeker_id(app).await)).await;
     seeker.assert_contains("メールサーバーが受け付けませんでした");
     seeker.assert_contains("(550): 5.1.1 &#60;taro@example.jp&#62;: no such user");
+    // Next to the mail log, what to allow where.
+    seeker.assert_contains("「mypage.example.jp」からのメールを受信できるよう");
     // A refused mail is not offered again: its address is what needs fixing.
     assert!(!seeker.contains("/resend"), "{}", seeker.body);
 }
@@ -296,3 +298,33 @@ async fn a_counter_of_another_office_cannot_resend(app: &TestApp) {
     assert_eq!(app.scalar("SELECT COUNT(*) FROM outbox").await, 1);
 }
 both_databases!(a_counter_of_another_office_cannot_resend);
+
+async fn the_slip_and_the_waiting_screen_name_the_carriers_setting(app: &TestApp) {
+    app.register(NUMBER, "1990-04-15", Some("taro.@docomo.ne.jp")).await;
+    let id = job_seeker_id(app).await;
+    let (staff, _) = staff_browser(app, "clerk", Role::Counter, "01010").await;
+    let page = staff.get(&format!("/staff/seekers/{id}")).await;
+    let slip = staff.post(&format!("/staff/seekers/{id}/code"), &[("csrf", &page.csrf())]).await;
+    let docomo = "My docomo の「迷惑メール対策」にある「受信リスト設定」に「mypage.example.jp」を登録してください";
+    slip.assert_contains(docomo);
+    assert!(!slip.contains("My au"), "only the registered carrier's text");
+    // Without a registered address the slip lists every carrier.
+    app.register("60049-58004504", "1985-01-02", None).await;
+    let other = app.scalar("SELECT id FROM job_seekers WHERE number = '60049-58004504'").await;
+    let slip = staff.post(&format!("/staff/seekers/{other}/code"), &[("csrf", &page.csrf())]).await;
+    for text in [docomo, "My au", "My SoftBank", "My Y!mobile", "my UQ mobile", "楽メール", "ドメイン指定受信"]
+    {
+        slip.assert_contains(text);
+    }
+    // The waiting screen names the carrier of the address typed.
+    let code = app.issue_code("60049-58004504").await;
+    let browser = app.browser();
+    browser.consent().await;
+    browser.apply("hanako@i.softbank.jp", "60049-58004504", ("1985", "1", "2"), &code).await;
+    let waiting = browser.get("/opening/password").await;
+    waiting.assert_contains("My SoftBank の「迷惑メールブロック設定」にある「受信許可リスト」に「mypage.example.jp」");
+    assert!(!waiting.contains("My docomo"));
+    let english = browser.get_with_headers("/opening/password", &[("accept-language", "en")]).await;
+    english.assert_contains("For SoftBank mail");
+}
+both_databases!(the_slip_and_the_waiting_screen_name_the_carriers_setting);

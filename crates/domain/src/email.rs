@@ -4,6 +4,11 @@
 //! (`Taro@Example.JP` and `taro@example.jp` are one account). Mail providers in practice treat
 //! local parts case-insensitively too. Only ASCII addresses are accepted after NFKC (full-width
 //! input becomes ASCII); internationalized addresses would need SMTPUTF8 end to end.
+//!
+//! Decision: a local part that breaks only RFC 5321's dot rules (a dot at its start or end, two
+//! dots in a row: `taro.@docomo.ne.jp`, `ta..ro@ezweb.ne.jp`) is accepted, because Japanese
+//! carriers handed such addresses out for years. It is kept as typed; delivery writes it as a
+//! quoted string (`"taro."@docomo.ne.jp`), which [`Email::is_dot_atom`] tells the mailer to do.
 
 use email_address::{EmailAddress, Options};
 
@@ -34,7 +39,8 @@ pub enum EmailError {
 ///
 /// Invariants: ASCII, lowercase, at most 254 characters, exactly one `@`, a local part of 1 to
 /// 64 characters, a domain with at least one dot, no control characters or spaces, and valid
-/// for the `email_address` crate (no quoted local part, no domain literal, no display name).
+/// for the `email_address` crate (no quoted local part, no domain literal, no display name)
+/// once the local part's dots are tidied (see [`Email::is_dot_atom`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Email {
     address: String,
@@ -75,7 +81,14 @@ impl Email {
             allow_display_text: false,
             allow_long_local_parts: false,
         };
-        EmailAddress::parse_with_options(&address, options).map_err(|_| EmailError::Invalid)?;
+        // Only the dot rules are forgiven: the local part with its empty dot-separated pieces
+        // dropped must make a valid address, so every other character rule still applies.
+        let tidied: Vec<&str> = local.split('.').filter(|piece| !piece.is_empty()).collect();
+        if tidied.is_empty() {
+            return Err(EmailError::Invalid);
+        }
+        let checked = format!("{}@{domain}", tidied.join("."));
+        EmailAddress::parse_with_options(&checked, options).map_err(|_| EmailError::Invalid)?;
         Ok(Self { address, at })
     }
 
@@ -87,6 +100,13 @@ impl Email {
     /// The part before `@`, e.g. `taro`.
     pub fn local_part(&self) -> &str {
         self.address.get(..self.at).unwrap_or("")
+    }
+
+    /// Whether the local part obeys RFC 5321's dot rules (no dot at its start or end, no two in a
+    /// row), so it can be written on the SMTP envelope as it is; otherwise it must be quoted.
+    pub fn is_dot_atom(&self) -> bool {
+        let local = self.local_part();
+        !local.starts_with('.') && !local.ends_with('.') && !local.contains("..")
     }
 
     /// The part after `@`, e.g. `example.jp` (the domain to allow in a phone's domain filter).
@@ -124,6 +144,21 @@ mod tests {
     }
 
     #[test]
+    fn accepts_local_parts_that_break_only_the_dot_rules_as_typed() {
+        for (input, expected) in [
+            ("taro.@docomo.ne.jp", "taro.@docomo.ne.jp"),
+            ("Ta..Ro@EZweb.ne.jp", "ta..ro@ezweb.ne.jp"),
+            (".taro@softbank.ne.jp", ".taro@softbank.ne.jp"),
+            ("taro...@docomo.ne.jp", "taro...@docomo.ne.jp"),
+        ] {
+            let email = Email::parse(input).unwrap();
+            assert_eq!(email.as_str(), expected);
+            assert!(!email.is_dot_atom(), "{input}");
+        }
+        assert!(Email::parse("taro.yamada@docomo.ne.jp").unwrap().is_dot_atom());
+    }
+
+    #[test]
     fn splits_local_part_and_domain() {
         let email = Email::parse("Taro.Yamada@Example.JP").unwrap();
         assert_eq!(email.local_part(), "taro.yamada");
@@ -154,8 +189,10 @@ mod tests {
             "\"taro\"@example.jp",
             "taro@[192.168.0.1]",
             "Taro <taro@example.jp>",
-            "taro..yamada@example.jp",
-            "taro.@example.jp",
+            ".@example.jp",
+            "...@example.jp",
+            "taro.(x)@example.jp",
+            "ta..ro,@example.jp",
             "taro@example..jp",
             "taro@.example.jp",
             "taro@-example.jp",

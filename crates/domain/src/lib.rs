@@ -15,6 +15,7 @@
 
 pub mod account_code;
 pub mod birth_date;
+pub mod carrier;
 pub mod clock;
 pub mod code_state;
 pub mod duration;

@@ -10,6 +10,7 @@ use super::limits::{OPENING_KEY_SENDS, Refusal};
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
+use crate::store::mail_links::{self, Waiter};
 use crate::store::{self, Entry, accounts, audit, auth_keys};
 use crate::tokens::{self, Purpose};
 
@@ -60,8 +61,10 @@ pub async fn send(
         Message::AuthKeyV1 { key: &key, expires_at, ttl_minutes }
     };
     let t = crate::i18n::catalog(lang);
-    mail::enqueue(&mut tx, t, state.settings.base_url.as_str(), email.as_str(), Some(job_seeker_id), &message, now)
-        .await?;
+    let mail_id =
+        mail::enqueue(&mut tx, t, state.settings.base_url.as_str(), email.as_str(), Some(job_seeker_id), &message, now)
+            .await?;
+    mail_links::link(&mut *tx, Waiter::AuthKey(auth_key_id), mail_id).await?;
     let event = audit::Event {
         actor: "system",
         kind: "auth_key.sent",

@@ -14,6 +14,7 @@ use super::limits::{Limit, Refusal};
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
+use crate::store::mail_links::{self, Waiter};
 use crate::store::{self, Entry, audit, login};
 use crate::tokens::{self, Purpose};
 
@@ -186,7 +187,9 @@ async fn send_otp(
     let id = login::insert_challenge(&mut *tx, account_id, &hash, store::ms(now), store::ms(expires_at)).await?;
     let message = Message::OneTimePasswordV1 { otp: &otp, expires_at, ttl_minutes: ttl.as_secs() / 60 };
     let t = crate::i18n::catalog(lang);
-    mail::enqueue(&mut tx, t, state.settings.base_url.as_str(), email, Some(job_seeker_id), &message, now).await?;
+    let mail_id =
+        mail::enqueue(&mut tx, t, state.settings.base_url.as_str(), email, Some(job_seeker_id), &message, now).await?;
+    mail_links::link(&mut *tx, Waiter::Challenge(id), mail_id).await?;
     tx.commit().await?;
     state.mail_wakeup.notify_one();
     Ok(Ok(id))

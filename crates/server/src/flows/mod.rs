@@ -10,6 +10,7 @@ pub mod login;
 pub mod opening;
 pub mod recovery;
 pub mod registry;
+pub mod resend;
 pub mod settings;
 pub mod staff;
 pub mod staff_lock;

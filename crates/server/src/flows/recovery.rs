@@ -25,6 +25,7 @@ use super::limits::{BIRTH_DATE_MISMATCHES, Limit, RECOVERY_KEY_SENDS};
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
+use crate::store::mail_links::{self, Waiter};
 use crate::store::{self, accounts, attempts, audit, job_seekers, recovery_requests};
 use crate::tokens::{self, Purpose};
 
@@ -32,8 +33,8 @@ use crate::tokens::{self, Purpose};
 pub const RECOVERY_PER_CLIENT: Limit = Limit { scope: "recovery.client", max: 30, window: Duration::from_secs(3600) };
 
 /// What a request that mails no key reserves instead of `RECOVERY_KEY_SENDS`, with the typed data
-/// as its subject: the same statements run on both paths. Its refusal changes nothing (no key is
-/// mailed either way).
+/// as its subject: the same statements run on both paths. It bounds the "nothing matched"
+/// notices to the typed address as the other bounds the keys.
 pub const UNMATCHED_SENDS: Limit =
     Limit { scope: "recovery.unmatched", max: RECOVERY_KEY_SENDS.max, window: RECOVERY_KEY_SENDS.window };
 
@@ -168,22 +169,23 @@ async fn record(
         expires_at: store::ms(expires_at),
     };
     let request_id = recovery_requests::insert(&mut *tx, &new, store::ms(now)).await?;
-    let message = Message::RecoveryKeyV1 { key: &key, expires_at, ttl_minutes: ttl.as_secs() / 60 };
     let t = crate::i18n::catalog(lang);
     let base = state.settings.base_url.as_str();
-    let login_id = match mailed_to {
-        Some(job_seeker_id) => {
-            mail::enqueue(&mut tx, t, base, req.email.as_str(), Some(job_seeker_id), &message, now).await?;
-            true
-        }
-        // Where no key goes out, the mail is still rendered and one statement stands for its
-        // insert: whether the address is a login ID, a sign for the counter that someone tried
-        // an account that is not theirs.
-        None => {
-            drop(message.render(t, base));
-            accounts::email_in_use(&mut *tx, req.email.as_str()).await?
-        }
+    // Whether the address is a login ID: a sign for the counter that someone tried an account
+    // that is not theirs. Asked on every path, so both cost the same.
+    let login_id = accounts::email_in_use(&mut *tx, req.email.as_str()).await?;
+    // Where no key goes out, the typed address is told that nothing matched: a real mail, so the
+    // waiting screen follows a real delivery on both paths (`docs/decisions.md`).
+    let key_message = Message::RecoveryKeyV1 { key: &key, expires_at, ttl_minutes: ttl.as_secs() / 60 };
+    let mail = match (mailed_to, granted) {
+        (Some(job_seeker_id), _) => Some((Some(job_seeker_id), key_message)),
+        (None, true) => Some((None, Message::RecoveryNoMatchV1)),
+        (None, false) => None,
     };
+    if let Some((job_seeker_id, message)) = mail {
+        let mail_id = mail::enqueue(&mut tx, t, base, req.email.as_str(), job_seeker_id, &message, now).await?;
+        mail_links::link(&mut *tx, Waiter::Recovery(request_id), mail_id).await?;
+    }
     let detail = match (target, granted, login_id) {
         (Target::Reset(_), true, _) => "key mailed (password reset)",
         (Target::Open(_), true, _) => "key mailed (opening, registered before the legacy cutoff)",

@@ -1,6 +1,7 @@
 //! Mail: the messages the service sends (rendered from the catalog at the moment the state change
 //! happens, and written to the outbox in the same transaction), the transports, and the worker.
 
+pub mod address;
 pub mod transport;
 pub mod worker;
 
@@ -40,6 +41,8 @@ pub enum Message<'a> {
     PasswordChangedV1,
     /// Someone tried to open an account with an address that is already a login ID.
     AddressInUseV1,
+    /// A 「パスワードをお忘れの方」 request with this address matched no account it could reset.
+    RecoveryNoMatchV1,
     /// The account is open.
     AccountOpenedV1,
 }
@@ -71,6 +74,7 @@ impl Message<'_> {
             Self::LoginIdSetByCounterV1 { .. } => "login_id_set_by_counter.v1",
             Self::PasswordChangedV1 => "password_changed.v1",
             Self::AddressInUseV1 => "address_in_use.v1",
+            Self::RecoveryNoMatchV1 => "recovery_no_match.v1",
             Self::AccountOpenedV1 => "account_opened.v1",
         }
     }
@@ -172,6 +176,10 @@ impl Message<'_> {
             Self::AddressInUseV1 => (
                 t.get("mail.address_in_use.subject"),
                 t.fmt("mail.address_in_use.body", &[("login_url", &format!("{base_url}/login"))]),
+            ),
+            Self::RecoveryNoMatchV1 => (
+                t.get("mail.recovery_no_match.subject"),
+                t.fmt("mail.recovery_no_match.body", &[("forgot_url", &format!("{base_url}/login/forgot"))]),
             ),
             Self::AccountOpenedV1 => (
                 t.get("mail.account_opened.subject"),

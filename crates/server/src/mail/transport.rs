@@ -71,8 +71,9 @@ impl Transport {
         message_id: &str,
     ) -> Result<(), SendError> {
         let from: Mailbox = from.parse().map_err(|e| SendError::permanent(format!("bad sender: {e}")))?;
-        let to: Mailbox = to.parse().map_err(|e| SendError::permanent(format!("bad recipient: {e}")))?;
+        let to = super::address::recipient(to).map_err(SendError::permanent)?;
         let message = Message::builder()
+            .envelope(super::address::envelope(&from, &to).map_err(SendError::permanent)?)
             .from(from)
             .to(to)
             .subject(subject)

@@ -141,6 +141,7 @@ pub mod documents;
 pub mod health;
 pub mod job_seekers;
 pub mod login;
+pub mod mail_links;
 pub mod offices;
 pub mod outbox;
 pub mod recovery_requests;

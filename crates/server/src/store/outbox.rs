@@ -309,3 +309,17 @@ impl MailLogRow {
         }
     }
 }
+
+/// Withdraws a mail not yet sent nor being sent: its code was replaced by a resend, so it would
+/// only carry a key that no longer works. Returns whether it was withdrawn.
+pub async fn withdraw<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET failed_at = $2, body = '', last_error = 'replaced by a resend', failure = 'expired', \
+         claim_token = NULL WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until < $2)",
+    )
+    .bind(id)
+    .bind(now_ms)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

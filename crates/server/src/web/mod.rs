@@ -3,6 +3,7 @@
 //! extract, parse into domain types, call one flow, map the outcome to a page or a redirect.
 
 pub mod client;
+pub mod delivery;
 pub mod error;
 pub mod flood;
 pub mod form;

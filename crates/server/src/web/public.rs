@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/mail-status", get(super::delivery::status))
 }
 
 #[derive(Template)]
@@ -40,6 +41,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("slip.css", "text/css; charset=utf-8", include_str!("../../static/slip.css")),
     ("slip.js", "text/javascript; charset=utf-8", include_str!("../../static/slip.js")),
     ("password.js", "text/javascript; charset=utf-8", include_str!("../../static/password.js")),
+    ("mail-status.js", "text/javascript; charset=utf-8", include_str!("../../static/mail-status.js")),
 ];
 
 async fn asset(Path(file): Path<String>) -> Response {

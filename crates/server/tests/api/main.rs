@@ -10,6 +10,7 @@ mod bad_input;
 mod bursts;
 mod cli;
 mod concurrency;
+mod delivery_state;
 mod login;
 mod mail;
 mod mypage;

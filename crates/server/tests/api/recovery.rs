@@ -88,7 +88,8 @@ async fn recovery_answers_the_same_whether_or_not_the_account_exists(app: &TestA
     let strip = |p: &Page, email: &str| strip(p, email);
     let (pa, pb) = (known.get("/login/forgot/password").await, unknown.get("/login/forgot/password").await);
     assert_eq!(strip(&pa, EMAIL), strip(&pb, "nobody@example.jp"));
-    assert_eq!(app.deliver_mail().await.len(), 1, "a key only for the real account");
+    let mails = app.deliver_mail().await;
+    assert_eq!(keys_and_notices(&mails), (vec![EMAIL], vec!["nobody@example.jp"]), "a key only for the real account");
     let wrong = reset(&unknown, NEW_PASSWORD, "123456").await;
     wrong.assert_contains("あと4回間違えると");
     for _ in 0..4 {
@@ -98,7 +99,7 @@ async fn recovery_answers_the_same_whether_or_not_the_account_exists(app: &TestA
     // A wrong birth date gets the same too.
     let other = app.browser();
     ask_for_a_key(&other, EMAIL, NUMBER, ("1990", "4", "16")).await.assert_redirect("/login/forgot/password");
-    assert!(app.deliver_mail().await.is_empty());
+    assert_eq!(keys_and_notices(&app.deliver_mail().await), (vec![], vec![EMAIL]), "no key: a notice");
 }
 both_databases!(recovery_answers_the_same_whether_or_not_the_account_exists);
 
@@ -131,7 +132,7 @@ async fn an_address_registered_before_the_cutoff_opens_the_account_through_recov
     ask_for_a_key(&late, "hanako@example.jp", "27520-1391873", ("1985", "1", "2"))
         .await
         .assert_redirect("/login/forgot/password");
-    assert!(app.deliver_mail().await.is_empty());
+    assert_eq!(keys_and_notices(&app.deliver_mail().await), (vec![], vec!["hanako@example.jp"]));
     assert_eq!(app.scalar("SELECT COUNT(*) FROM accounts").await, 1);
 }
 both_databases!(an_address_registered_before_the_cutoff_opens_the_account_through_recovery);
@@ -171,7 +172,8 @@ async fn a_request_that_matched_nothing_expires_with_the_real_key(app: &TestApp)
     let unknown = app.browser();
     ask_for_a_key(&known, EMAIL, NUMBER, BIRTH).await;
     ask_for_a_key(&unknown, "nobody@example.jp", NUMBER, BIRTH).await;
-    let key = app.deliver_mail().await.pop().expect("the real key").code();
+    let mails = app.deliver_mail().await;
+    let key = mails.iter().find(|m| m.to == EMAIL).expect("the real key").code();
     let wrong = if key == "000000" { "111111" } else { "000000" };
     let (pa, pb) = (known.get("/login/forgot/password").await, unknown.get("/login/forgot/password").await);
     pa.assert_contains("認証キーの有効期限: 2026年11月25日(水) 10:30まで(30分間)");
@@ -199,7 +201,13 @@ async fn a_new_request_replaces_the_previous_one_on_both_paths(app: &TestApp) {
         pages.push(strip(&replaced, email));
     }
     assert_eq!(pages[0], pages[1].replace("nobody@example.jp", "EMAIL"));
-    assert_eq!(app.deliver_mail().await.len(), 2, "two keys for the real account, none for nobody");
+    let mails = app.deliver_mail().await;
+    let (keys, notices) = keys_and_notices(&mails);
+    assert_eq!(
+        (keys, notices),
+        (vec![EMAIL; 2], vec!["nobody@example.jp"; 2]),
+        "two keys for the real account, none for nobody"
+    );
 }
 both_databases!(a_new_request_replaces_the_previous_one_on_both_paths);
 
@@ -238,3 +246,20 @@ async fn a_reset_clears_the_one_time_password_failures_and_voids_pending_ones(ap
     assert_eq!(app.scalar("SELECT COUNT(*) FROM accounts WHERE locked_until IS NOT NULL").await, 0);
 }
 both_databases!(a_reset_clears_the_one_time_password_failures_and_voids_pending_ones);
+
+/// The recipients of recovery keys and of "nothing matched" notices among `mails`: a request that
+/// mails no key tells the typed address so, in a mail with no code.
+pub(crate) fn keys_and_notices(mails: &[crate::helpers::Received]) -> (Vec<&str>, Vec<&str>) {
+    let mut keys = Vec::new();
+    let mut notices = Vec::new();
+    for mail in mails {
+        if mail.subject.contains("認証キー") {
+            keys.push(mail.to.as_str());
+        } else {
+            assert!(mail.subject.contains("パスワード再設定のお手続きについて"), "{}", mail.subject);
+            assert!(!mail.body.lines().any(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit())), "no code");
+            notices.push(mail.to.as_str());
+        }
+    }
+    (keys, notices)
+}

@@ -14,6 +14,7 @@ use crate::flows::limits::Limit;
 use crate::i18n::Lang;
 use crate::mail::{self, Message};
 use crate::state::AppState;
+use crate::store::mail_links::{self, Waiter};
 use crate::store::{self, Entry, accounts, audit, job_seekers, login, recovery_requests, settings};
 use crate::tokens::{self, Purpose};
 
@@ -96,7 +97,9 @@ pub async fn start_email_change(
     };
     let t = crate::i18n::catalog(lang);
     let base = state.settings.base_url.as_str();
-    mail::enqueue(&mut tx, t, base, new_email.as_str(), Some(account.job_seeker_id), &message, now).await?;
+    let mail_id =
+        mail::enqueue(&mut tx, t, base, new_email.as_str(), Some(account.job_seeker_id), &message, now).await?;
+    mail_links::link(&mut *tx, Waiter::EmailChange(id), mail_id).await?;
     let event = audit::Event {
         actor: &format!("job_seeker:{}", account.job_seeker_id),
         kind: "account.email_change_started",

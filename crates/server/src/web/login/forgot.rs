@@ -17,6 +17,7 @@ use crate::flows::recovery::{self, PendingView, RecoveryRequest, ResetOutcome, S
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
+use crate::web::delivery::{self, Flow, WaitingMail};
 use crate::web::error::AppError;
 use crate::web::form::{Form, acceptable};
 use crate::web::page::{self, Errors, echo};
@@ -126,12 +127,14 @@ struct ResetPage<'a> {
     t: &'a Catalog,
     csrf: String,
     step: PasswordStep,
+    mail: WaitingMail,
     errors: Errors,
     notice: Option<String>,
 }
 
 /// The same page for every request, matched or not: the typed address, the key's expiry.
-fn render_reset(
+async fn render_reset(
+    state: &AppState,
     session: &Session,
     view: &PendingView,
     password: &str,
@@ -148,7 +151,8 @@ fn render_reset(
         hint: t.get("login.reset.not_received"),
         ..PasswordStep::new(t, "/login/forgot/password", "login.reset", email, password)
     };
-    let page = ResetPage { t, csrf: session.csrf.clone(), step, errors, notice };
+    let mail = delivery::waiting_mail(state, &session.data, Flow::Reset, email, "/login/forgot/password").await?;
+    let page = ResetPage { t, csrf: session.csrf.clone(), step, mail, errors, notice };
     Ok(page::html(page.render()?, has_errors))
 }
 
@@ -159,7 +163,7 @@ pub async fn show_password(State(state): State<AppState>, headers: HeaderMap) ->
         return Ok(page::see_other("/opening/consent"));
     }
     match recovery::pending(&state, &pending).await? {
-        Some(view) => render_reset(&session, &view, "", Errors::default(), None),
+        Some(view) => render_reset(&state, &session, &view, "", Errors::default(), None).await,
         None => Ok(page::see_other("/login/forgot")),
     }
 }
@@ -182,7 +186,7 @@ pub async fn submit_password(
     let (password, confirmation) = form.passwords();
     let policy = view.check_password(password, &confirmation);
     let Some((new_password, key)) = form.parse(t, policy, &mut errors) else {
-        return render_reset(&session, &view, &form.password, errors, None);
+        return render_reset(&state, &session, &view, &form.password, errors, None).await;
     };
     let ua = user_agent(&headers);
     let origin = Origin { client: &client, user_agent: &ua };
@@ -202,7 +206,7 @@ pub async fn submit_password(
         ResetOutcome::KeyVoid => Some(t.get("login.reset.key_void")),
         ResetOutcome::KeyExpired => Some(t.get("login.reset.key_expired")),
     };
-    render_reset(&session, &view, &form.password, errors, notice)
+    render_reset(&state, &session, &view, &form.password, errors, notice).await
 }
 
 #[derive(Template)]

@@ -14,6 +14,7 @@ use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store;
 use crate::web::client::ClientAddr;
+use crate::web::delivery::{self, Flow, WaitingMail};
 use crate::web::error::AppError;
 use crate::web::form::{CsrfForm, Form, acceptable};
 use crate::web::page::{self, Errors};
@@ -29,6 +30,7 @@ struct OtpPage<'a> {
     remember_hint: String,
     remember_label: String,
     remember_checked: bool,
+    mail: WaitingMail,
     errors: Errors,
     notice: Option<String>,
     resent: bool,
@@ -52,14 +54,17 @@ async fn render(
         .unwrap_or_default();
     let days = state.settings.remember_ttl.as_secs() / 86400;
     let has_errors = !errors.is_empty() || notice.is_some();
+    let email = account.map(|a| a.email).unwrap_or_default();
+    let mail = delivery::waiting_mail(state, &session.data, Flow::Login, &email, "/login/otp").await?;
     let page = OtpPage {
         t,
         csrf: session.csrf.clone(),
-        email: account.map(|a| a.email).unwrap_or_default(),
+        email,
         expires: t.fmt("login.otp.expires", &[("expires", &expires)]),
         remember_hint: t.fmt("login.otp.remember_hint", &[("days", &days.to_string())]),
         remember_label: t.get("login.otp.remember"),
         remember_checked,
+        mail,
         errors,
         notice,
         resent,

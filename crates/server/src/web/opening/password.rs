@@ -11,6 +11,7 @@ use crate::flows::opening::{self, CompleteOutcome, PendingOpening, ResendOutcome
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::web::client::ClientAddr;
+use crate::web::delivery::{self, Flow, WaitingMail};
 use crate::web::error::AppError;
 use crate::web::form::{CsrfForm, Form};
 use crate::web::page::{self, Errors};
@@ -24,16 +25,10 @@ struct PasswordPage<'a> {
     steps: Steps,
     csrf: String,
     step: PasswordStep,
+    mail: WaitingMail,
     errors: Errors,
     notice: Option<String>,
     resent: bool,
-}
-
-/// The sender's domain, for the domain-filter hint.
-fn sender_domain(state: &AppState) -> String {
-    let from = &state.settings.mail_from;
-    let addr = from.rsplit_once('<').map_or(from.as_str(), |(_, a)| a.trim_end_matches('>'));
-    addr.rsplit_once('@').map_or_else(String::new, |(_, d)| d.to_owned())
 }
 
 async fn render(
@@ -54,11 +49,11 @@ async fn render(
     let step = PasswordStep {
         sent_to: t.fmt("opening.password.sent_to", &[("email", &pending.email)]),
         key_expires: t.fmt("opening.password.key_expires", &[("expires", &key_expires)]),
-        hint: t.fmt("opening.password.domain_filter", &[("domain", &sender_domain(state))]),
         ..PasswordStep::new(t, "/opening/password", "opening.password", &pending.email, password)
     };
-    let page =
-        PasswordPage { t, steps: Steps { current: 3 }, csrf: session.csrf.clone(), step, errors, notice, resent };
+    let mail = delivery::waiting_mail(state, &session.data, Flow::Opening, &pending.email, "/opening/password").await?;
+    let csrf = session.csrf.clone();
+    let page = PasswordPage { t, steps: Steps { current: 3 }, csrf, step, mail, errors, notice, resent };
     Ok(page::html(page.render()?, has_errors))
 }
 

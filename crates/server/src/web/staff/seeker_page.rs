@@ -13,10 +13,13 @@ use super::{CurrentStaff, Nav};
 use crate::flows::codes::IssueRefusal;
 use crate::flows::console::{self, AccountAction};
 use crate::flows::console_email::{self, EmailChange};
+use crate::flows::resend::{self, ResendOutcome};
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store;
+use crate::store::outbox::Delivery;
 use crate::web::client::ClientAddr;
+use crate::web::delivery;
 use crate::web::error::AppError;
 use crate::web::form::{CsrfForm, Form};
 use crate::web::page;
@@ -42,10 +45,21 @@ struct SeekerPage<'a> {
     account: Vec<Fact>,
     opened: bool,
     disabled: bool,
-    mails: Vec<Fact>,
+    mails: Vec<MailLine>,
+    guidance: Option<String>,
     events: Vec<Fact>,
     notice: Option<String>,
     email: String,
+}
+
+/// One mail of the log: when, what, to whom, where it is, the mail server's answer, and
+/// whether 「再送」 is offered (a code mail whose code is still valid).
+pub struct MailLine {
+    pub label: String,
+    pub value: String,
+    pub answer: Option<String>,
+    pub alert: bool,
+    pub resend: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -149,27 +163,34 @@ pub async fn detail(
             fact(t.get("staff.account.remembered"), login.remembered.to_string(), false),
         ],
     };
-    let mails = view
-        .mails
-        .iter()
-        .map(|m| {
-            let status = match (m.sent_at, m.failed_at) {
-                (Some(at), _) => t.fmt("staff.mail.sent", &[("at", &crate::i18n::datetime_ms(at))]),
-                (None, Some(_)) => t.fmt("staff.mail.failed", &[("error", m.last_error.as_deref().unwrap_or(""))]),
-                (None, None) if m.attempts > 0 => t.fmt(
-                    "staff.mail.retrying",
-                    &[("attempts", &m.attempts.to_string()), ("error", m.last_error.as_deref().unwrap_or(""))],
-                ),
-                (None, None) => t.get("staff.mail.queued"),
-            };
-            let kind = t.get(&format!("staff.mail.kind.{}", m.kind.split('.').next().unwrap_or("")));
-            fact(
-                format!("{} {kind} → {}", crate::i18n::datetime_ms(m.created_at), m.to_addr),
-                status,
-                m.sent_at.is_none() && m.attempts > 0,
-            )
-        })
-        .collect();
+    let mut mails = Vec::with_capacity(view.mails.len());
+    for m in &view.mails {
+        let (value, answer, alert) = match m.delivery() {
+            Delivery::Waiting => (t.get("staff.mail.queued"), None, false),
+            Delivery::Handed { at } => {
+                (t.fmt("staff.mail.sent", &[("at", &crate::i18n::datetime_ms(at))]), None, false)
+            }
+            Delivery::Retrying { error } => (
+                t.fmt("staff.mail.retrying", &[("attempts", &m.attempts.to_string()), ("error", "")]),
+                Some(error),
+                true,
+            ),
+            Delivery::Refused { answer } => (t.get("staff.mail.refused"), Some(answer), true),
+            Delivery::Expired => (t.get("staff.mail.expired"), m.last_error.clone(), true),
+            Delivery::GivenUp { error } => (t.fmt("staff.mail.failed", &[("error", "")]), Some(error), true),
+        };
+        let kind = t.get(&format!("staff.mail.kind.{}", m.kind.split('.').next().unwrap_or("")));
+        mails.push(MailLine {
+            label: format!("{} {kind} → {}", crate::i18n::datetime_ms(m.created_at), m.to_addr),
+            value,
+            answer: answer.filter(|a| !a.is_empty()),
+            alert,
+            resend: resend::is_resendable(&state, m).await?.then_some(m.id),
+        });
+    }
+    let address = view.account.as_ref().map(|(a, _)| a.email.clone()).or_else(|| s.email.clone());
+    let address = address.or_else(|| view.mails.first().map(|m| m.to_addr.clone()));
+    let guidance = address.map(|a| delivery::guidance_for_address(t, &a, &delivery::sender_domain(&state)));
     let events = view
         .events
         .iter()
@@ -180,9 +201,8 @@ pub async fn detail(
         })
         .collect();
     let notice = query.done.as_deref().and_then(|d| match d {
-        "unlock" | "revoke-browsers" | "disable" | "enable" | "email" | "email_invalid" | "email_in_use" | "edit" => {
-            Some(t.get(&format!("staff.done.{d}")))
-        }
+        "unlock" | "revoke-browsers" | "disable" | "enable" | "email" | "email_invalid" | "email_in_use" | "edit"
+        | "resent" | "resend_limited" | "resend_gone" => Some(t.get(&format!("staff.done.{d}"))),
         _ => None,
     });
     let page = SeekerPage {
@@ -196,6 +216,7 @@ pub async fn detail(
         disabled: view.account.as_ref().is_some_and(|(a, _)| a.disabled_at.is_some()),
         account,
         mails,
+        guidance,
         events,
         notice,
         email: view.account.as_ref().map(|(a, _)| a.email.clone()).or_else(|| s.email.clone()).unwrap_or_default(),
@@ -215,6 +236,7 @@ struct SlipPage<'a> {
     qr_svg: String,
     url: String,
     issued: String,
+    guidance: Vec<String>,
     id: i64,
 }
 
@@ -248,6 +270,7 @@ pub async fn issue_code(
         qr_svg: super::auth::qr_svg(&url),
         url,
         issued: crate::i18n::datetime(request_lang(), state.now()),
+        guidance: delivery::slip_guidance(t, seeker.row.email.as_deref(), &delivery::sender_domain(&state)),
         id,
     };
     Ok(page::html(page.render()?, false))
@@ -300,6 +323,24 @@ pub async fn change_email(
     {
         EmailChange::Changed => "email",
         EmailChange::InUse => "email_in_use",
+    };
+    Ok(page::see_other(&format!("/staff/seekers/{id}?done={done}")))
+}
+
+/// 「再送」: a code mail whose code is still valid, sent again with a fresh code (`flows/resend.rs`).
+pub async fn resend_mail(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    ClientAddr(client): ClientAddr,
+    headers: axum::http::HeaderMap,
+    Path((id, mail_id)): Path<(i64, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    let done = match resend::resend(&state, &current.member, id, mail_id, &client).await?.ok_or(AppError::NotFound)? {
+        ResendOutcome::Sent => "resent",
+        ResendOutcome::Limited => "resend_limited",
+        ResendOutcome::NotResendable => "resend_gone",
     };
     Ok(page::see_other(&format!("/staff/seekers/{id}?done={done}")))
 }

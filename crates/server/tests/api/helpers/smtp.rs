@@ -46,6 +46,10 @@ struct Shared {
     refused: usize,
     /// Transactions being held right now.
     holding: usize,
+    /// Every RCPT command as received, e.g. `RCPT TO:<"taro."@docomo.ne.jp>`.
+    rcpts: Vec<String>,
+    /// Recipients (as on the envelope) answered with this reply at RCPT instead of 250.
+    refused_recipients: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -107,6 +111,16 @@ impl SmtpSink {
         self.shared.lock().unwrap().log.clone()
     }
 
+    /// Answers RCPT for `address` with `reply` (e.g. "550 5.1.1 no such user") from now on.
+    pub fn refuse_recipient(&self, address: &str, reply: &str) {
+        self.shared.lock().unwrap().refused_recipients.push((address.to_owned(), reply.to_owned()));
+    }
+
+    /// Every RCPT command received so far, as written by the client.
+    pub fn rcpt_commands(&self) -> Vec<String> {
+        self.shared.lock().unwrap().rcpts.clone()
+    }
+
     /// Transactions that reached the end of DATA (accepted or refused).
     pub fn transactions(&self) -> usize {
         self.shared.lock().unwrap().transactions
@@ -152,8 +166,11 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
         } else if upper.starts_with("HELO") || upper.starts_with("RSET") || upper.starts_with("NOOP") {
             "250 OK\r\n".into()
         } else if upper.starts_with("RCPT") {
+            shared.lock().unwrap().rcpts.push(line.trim_end().to_owned());
             to = line[8..].trim().trim_start_matches(':').trim().trim_matches(|c| c == '<' || c == '>').to_owned();
-            "250 OK\r\n".into()
+            let refused =
+                shared.lock().unwrap().refused_recipients.iter().find(|(a, _)| *a == to).map(|(_, r)| r.clone());
+            refused.map_or_else(|| "250 OK\r\n".into(), |reply| format!("{reply}\r\n"))
         } else if upper.starts_with("DATA") {
             let _ = write.write_all(b"354 go ahead\r\n").await;
             let mut data = String::new();

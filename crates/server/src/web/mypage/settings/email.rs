@@ -15,6 +15,7 @@ use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store::accounts;
 use crate::web::client::ClientAddr;
+use crate::web::delivery::{self, Flow, WaitingMail};
 use crate::web::error::AppError;
 use crate::web::form::{Form, acceptable};
 use crate::web::mypage::CurrentAccount;
@@ -80,24 +81,28 @@ struct ConfirmPage<'a> {
     t: &'a Catalog,
     csrf: String,
     sent: String,
+    mail: WaitingMail,
     errors: Errors,
 }
 
-fn confirm_page(session: &Session, email: &str, errors: Errors) -> Result<Response, AppError> {
+async fn confirm_page(state: &AppState, session: &Session, email: &str, errors: Errors) -> Result<Response, AppError> {
     let t = catalog(request_lang());
     let has_errors = !errors.is_empty();
+    let reload = "/mypage/settings/email/confirm";
+    let mail = delivery::waiting_mail(state, &session.data, Flow::Email, email, reload).await?;
     let page = ConfirmPage {
         t,
         csrf: session.csrf.clone(),
         sent: t.fmt("mypage.settings.email_confirm_sent", &[("email", email)]),
+        mail,
         errors,
     };
     Ok(page::html(page.render()?, has_errors))
 }
 
-pub async fn show_confirm(current: CurrentAccount) -> Result<Response, AppError> {
+pub async fn show_confirm(State(state): State<AppState>, current: CurrentAccount) -> Result<Response, AppError> {
     match current.session.data.email_change.clone() {
-        Some((_, email)) => confirm_page(&current.session, &email, Errors::default()),
+        Some((_, email)) => confirm_page(&state, &current.session, &email, Errors::default()).await,
         None => Ok(page::see_other("/mypage/settings")),
     }
 }
@@ -125,7 +130,7 @@ pub async fn confirm_email(
     let mut errors = Errors::default();
     let Ok(code) = SixDigitCode::parse(&form.code) else {
         errors.add("code", t.get("opening.password.error.key_malformed"));
-        return confirm_page(&session, &email, errors);
+        return confirm_page(&state, &session, &email, errors).await;
     };
     let outcome = flow::confirm_email_change(
         &state,
@@ -145,7 +150,7 @@ pub async fn confirm_email(
         }
         EmailConfirm::Wrong { remaining } => {
             errors.add("code", t.fmt("mypage.settings.email_code_wrong", &[("remaining", &remaining.to_string())]));
-            return confirm_page(&session, &email, errors);
+            return confirm_page(&state, &session, &email, errors).await;
         }
         EmailConfirm::Void => t.get("mypage.settings.email_code_void"),
         EmailConfirm::Expired => t.get("mypage.settings.email_code_expired"),

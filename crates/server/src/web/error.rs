@@ -24,8 +24,6 @@ pub enum AppError {
     SessionExpired,
     #[error("password hashing queue full")]
     Busy,
-    #[error("too many new sessions from one address")]
-    TooManyRequests,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -72,7 +70,6 @@ impl IntoResponse for AppError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "error.too_large", "/"),
             Self::SessionExpired => (StatusCode::BAD_REQUEST, "error.session_expired", "/opening/consent"),
             Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "error.busy", "/"),
-            Self::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "error.busy", "/"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error.internal", "/"),
         };
         let request_id = match &self {
@@ -93,7 +90,7 @@ impl IntoResponse for AppError {
         };
         let body = page.render().unwrap_or_else(|_| t.get("error.internal.message"));
         let mut response = (status, Html(body)).into_response();
-        if matches!(self, Self::Busy | Self::TooManyRequests) {
+        if matches!(self, Self::Busy) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response

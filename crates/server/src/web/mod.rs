@@ -4,7 +4,6 @@
 
 pub mod client;
 pub mod error;
-pub mod flood;
 pub mod form;
 pub mod headers;
 pub mod lang;
@@ -13,6 +12,7 @@ pub mod mypage;
 pub mod opening;
 pub mod page;
 pub mod password_step;
+pub mod presession;
 pub mod public;
 pub mod session;
 pub mod staff;
@@ -40,7 +40,6 @@ pub fn router(state: AppState) -> Router {
         .route("/lang/{code}", axum::routing::get(lang::switch))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(state.clone(), flood::limit_new_sessions))
         .layer(middleware::from_fn_with_state(state.clone(), headers::origin_check))
         .layer(middleware::from_fn_with_state(state.clone(), headers::security_headers))
         .layer(middleware::from_fn(lang::negotiate))

@@ -14,7 +14,7 @@
 -- done() prints one line for scripts/bench to parse:
 --   BENCH_RESULT label=… requests=… duration_us=… rps=… p50_us=… p90_us=… p99_us=… max_us=…
 --                mean_us=… err_connect=… err_read=… err_write=… err_timeout=… non2xx3xx=…
---                status.<code>=… mark.<label>=…
+--                status.<code>=… mark.<label>=… retry_after=… (503s that carried Retry-After)
 -- (status.* and mark.* only when BENCH_MARKS is set: counting needs the response callback.)
 
 local label = os.getenv("BENCH_LABEL") or "run"
@@ -71,6 +71,9 @@ if #marks > 0 then
   response = function(status, headers, resp_body)
     local s = "status." .. status
     counts[s] = (counts[s] or 0) + 1
+    if status == 503 and (headers["retry-after"] or headers["Retry-After"]) then
+      counts["retry_after"] = (counts["retry_after"] or 0) + 1
+    end
     local found = "other"
     if resp_body then
       for _, m in ipairs(marks) do

@@ -40,7 +40,8 @@ enum Command {
         #[arg(long)]
         bind: Option<String>,
     },
-    /// Run on a fresh SQLite database with a demo office and job seeker; mail goes to files.
+    /// Run on a fresh SQLite database (or the empty PostgreSQL one given with --database-url)
+    /// with a demo office and job seeker; mail goes to files.
     Demo {
         #[arg(long)]
         bind: Option<String>,
@@ -181,7 +182,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { bind } => {
             let mut settings = settings(&cli, bind.as_ref())?;
             init_logging(settings.log);
-            demo(&mut settings).await
+            // An explicit PostgreSQL URL (an empty database, e.g. for the bench) is used as given.
+            let keep_database = cli.database_url.is_some() && !settings.database_url.is_sqlite();
+            demo(&mut settings, keep_database).await
         }
         Command::Migrate => {
             let settings = settings(&cli, None)?;
@@ -324,14 +327,18 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The demo: a fresh database under `data/demo/`, one office and one job seeker with a code.
-async fn demo(settings: &mut Settings) -> anyhow::Result<()> {
+/// The demo: a fresh database under `data/demo/` (or the empty PostgreSQL database given with
+/// `--database-url`), one office and one job seeker with a code.
+async fn demo(settings: &mut Settings, keep_database: bool) -> anyhow::Result<()> {
     let dir = settings.data_dir.join("demo");
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
     mypage::private_fs::create_dir(&dir)?;
-    settings.database_url = mypage::config::DatabaseUrl::new(format!("sqlite://{}", dir.join("mypage.db").display()));
+    if !keep_database {
+        settings.database_url =
+            mypage::config::DatabaseUrl::new(format!("sqlite://{}", dir.join("mypage.db").display()));
+    }
     settings.mail = mypage::config::MailTransport::File(dir.join("mail"));
     // Links in mail and the QR code should reach this demo even when it listens elsewhere.
     if settings.base_url.as_str() == "http://localhost:8080" {

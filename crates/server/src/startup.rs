@@ -55,7 +55,6 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         metrics: Arc::new(Metrics::default()),
         transport: Arc::new(transport),
         mail_wakeup: Arc::new(tokio::sync::Notify::new()),
-        session_starts: Arc::default(),
         node_id: node_id.into(),
     })
 }

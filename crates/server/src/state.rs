@@ -21,8 +21,6 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub metrics: Arc<Metrics>,
     pub transport: Arc<Transport>,
-    /// New sessions per client address this minute (flood control, per node).
-    pub session_starts: Arc<crate::web::flood::SessionStarts>,
     /// Wakes the mail worker when a request has just written to the outbox.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
     /// This node's identity (hex, from `node.id` in its data folder), carried by its mail claims.

@@ -24,8 +24,6 @@ pub enum AppError {
     SessionExpired,
     #[error("password hashing queue full")]
     Busy,
-    #[error("too many new sessions from one address")]
-    TooManyRequests,
     /// The database cannot serve (down, full, read-only); nothing of the request was written.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -76,7 +74,6 @@ impl IntoResponse for AppError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "error.too_large", "/"),
             Self::SessionExpired => (StatusCode::BAD_REQUEST, "error.session_expired", "/opening/consent"),
             Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "error.busy", "/"),
-            Self::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "error.busy", "/"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "error.unavailable", "/"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error.internal", "/"),
         };
@@ -102,7 +99,7 @@ impl IntoResponse for AppError {
         };
         let body = page.render().unwrap_or_else(|_| t.get("error.internal.message"));
         let mut response = (status, Html(body)).into_response();
-        if matches!(self, Self::Busy | Self::TooManyRequests | Self::Unavailable(_)) {
+        if matches!(self, Self::Busy | Self::Unavailable(_)) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         if matches!(self, Self::Unavailable(_) | Self::Internal(_)) {

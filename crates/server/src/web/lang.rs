@@ -1,13 +1,12 @@
 //! The language of each request: the switch's cookie when set, else `Accept-Language`, else
 //! Japanese; and `/lang/{code}`, the switch every page links to.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use super::page;
-use crate::i18n::{self, Lang};
+use crate::i18n::Lang;
 use crate::state::AppState;
 
 const COOKIE: &str = "mypage-lang";
@@ -23,24 +22,24 @@ fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
         .and_then(|(_, v)| Lang::parse(v))
 }
 
-/// Decides the request's language and runs the rest of the request with it.
-pub async fn negotiate(request: Request, next: Next) -> Response {
-    // Assets are the same in every language: no Vary, so a new cookie does not refetch them.
-    let is_asset = request.uri().path().starts_with("/static/");
-    let headers = request.headers();
-    let lang = from_cookie(headers).unwrap_or_else(|| {
+/// The request's language: the switch's cookie, else `Accept-Language`, else Japanese.
+pub fn of_request(headers: &HeaderMap) -> Lang {
+    from_cookie(headers).unwrap_or_else(|| {
         headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
             .map(Lang::from_accept_language)
             .unwrap_or_default()
-    });
-    let mut response = i18n::with_lang(lang, next.run(request)).await;
+    })
+}
+
+/// Says which language the response is in and, except for assets (the same in every language:
+/// no Vary, so a new cookie does not refetch them), what it varies by.
+pub fn mark(response: &mut Response, lang: Lang, is_asset: bool) {
     response.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
     if !is_asset {
         response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
     }
-    response
 }
 
 /// Where to go back to after switching: the page the switch was clicked on, if it is ours.

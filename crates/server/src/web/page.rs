@@ -43,6 +43,11 @@ pub fn html(body: String, has_errors: bool) -> Response {
     (status, Html(body)).into_response()
 }
 
+/// A rendered page with another status (a refused form post: 403).
+pub fn with_status(body: String, status: StatusCode) -> Response {
+    (status, Html(body)).into_response()
+}
+
 /// 303 See Other: where a successful POST goes.
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()

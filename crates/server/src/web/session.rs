@@ -1,5 +1,10 @@
 //! Server-side sessions. The cookie carries a random token; the database keeps only its keyed
 //! hash, the CSRF token and the flow state. Idle timeout 30 minutes, absolute 12 hours.
+//!
+//! A visitor without one gets a pre-session (`web::presession`): the same `Session` value, not
+//! stored, its CSRF token signed instead of kept. It becomes a stored session with
+//! [`Session::keep`] at the first POST that has state to keep, so pages shown to new visitors
+//! write nothing.
 
 use std::time::Duration;
 
@@ -8,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use super::error::AppError;
+use super::presession::{self, Nonce};
 use crate::flows::login::PendingLogin;
 use crate::flows::opening::{Consent, DocumentKind, PendingOpening};
 use crate::flows::recovery::PendingReset;
@@ -66,7 +72,10 @@ impl FlowData {
 
 #[derive(Debug)]
 pub struct Session {
+    /// Empty while `pre` is set.
     id_hash: String,
+    /// Set while nothing is stored: the pre-session this visitor's forms are signed for.
+    pre: Option<Nonce>,
     realm: Realm,
     pub csrf: String,
     pub account_id: Option<i64>,
@@ -82,7 +91,7 @@ pub enum Realm {
 }
 
 impl Realm {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Public => "public",
             Self::Staff => "staff",
@@ -101,6 +110,11 @@ fn cookie_name(state: &AppState, realm: Realm) -> &'static str {
 }
 
 fn token_from(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookie_value(headers, name).filter(|v| v.len() == 43)
+}
+
+/// The value of the cookie `name`, if the request carries it.
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -109,7 +123,6 @@ fn token_from(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-        .filter(|v| v.len() == 43)
 }
 
 fn set_cookie(state: &AppState, realm: Realm, token: &str) -> Result<HeaderValue, AppError> {
@@ -141,6 +154,7 @@ pub async fn load_in(state: &AppState, realm: Realm, headers: &HeaderMap) -> Res
     let data = serde_json::from_str(&row.data).unwrap_or_default();
     Ok(Some(Session {
         id_hash: row.id_hash,
+        pre: None,
         realm,
         csrf: row.csrf_token,
         account_id: row.account_id,
@@ -187,15 +201,16 @@ pub async fn start_in(
         abs_expires_at: now + ABSOLUTE_TIMEOUT.as_millis() as i64,
     };
     sessions::insert(state.store.pool(), &new, now).await?;
-    Ok((Session { id_hash, realm, csrf, account_id, staff_id, data }, set_cookie(state, realm, &token)?))
+    Ok((Session { id_hash, pre: None, realm, csrf, account_id, staff_id, data }, set_cookie(state, realm, &token)?))
 }
 
-/// The live session, or a new one (with the cookie to set).
-pub async fn load_or_start(state: &AppState, headers: &HeaderMap) -> Result<(Session, Option<HeaderValue>), AppError> {
-    load_or_start_in(state, Realm::Public, headers).await
+/// The live session, or a pre-session (with the cookie to set when the browser had none).
+/// Writes nothing for a visitor without a session.
+pub async fn load_or_pre(state: &AppState, headers: &HeaderMap) -> Result<(Session, Option<HeaderValue>), AppError> {
+    load_or_pre_in(state, Realm::Public, headers).await
 }
 
-pub async fn load_or_start_in(
+pub async fn load_or_pre_in(
     state: &AppState,
     realm: Realm,
     headers: &HeaderMap,
@@ -203,9 +218,22 @@ pub async fn load_or_start_in(
     match load_in(state, realm, headers).await? {
         Some(session) => Ok((session, None)),
         None => {
-            let (session, cookie) = start_in(state, realm, None, None, FlowData::default()).await?;
-            Ok((session, Some(cookie)))
+            let (nonce, cookie) = presession::nonce_or_new(state, headers)?;
+            Ok((pre_session(state, realm, headers, nonce), cookie))
         }
+    }
+}
+
+fn pre_session(state: &AppState, realm: Realm, headers: &HeaderMap, nonce: Nonce) -> Session {
+    let opened = if realm == Realm::Public { presession::opened(state, headers, &nonce) } else { Vec::new() };
+    Session {
+        id_hash: String::new(),
+        csrf: presession::csrf(state, realm, &nonce),
+        pre: Some(nonce),
+        realm,
+        account_id: None,
+        staff_id: None,
+        data: FlowData { opened, ..FlowData::default() },
     }
 }
 
@@ -228,6 +256,58 @@ pub async fn for_post_in(
         tracing::warn!("form post with a wrong CSRF token refused");
         Err(AppError::Forbidden)
     }
+}
+
+/// A refused post of a form that new visitors see: the form is shown again, with what was typed
+/// and a token that works, for this session or pre-session.
+pub struct Refused {
+    pub session: Session,
+    pub cookie: Option<HeaderValue>,
+}
+
+/// The session or pre-session of a post from a form new visitors see (login, consent, recovery,
+/// staff login). The token is the live session's, or this browser's signed pre-session token
+/// (the page may have been shown before the session started, in another tab).
+pub async fn for_pre_session_post_in(
+    state: &AppState,
+    realm: Realm,
+    headers: &HeaderMap,
+    submitted_csrf: &str,
+) -> Result<Result<Session, Refused>, AppError> {
+    let live = match load_in(state, realm, headers).await? {
+        Some(session) if bool::from(session.csrf.as_bytes().ct_eq(submitted_csrf.as_bytes())) => {
+            return Ok(Ok(session));
+        }
+        other => other,
+    };
+    let nonce = presession::nonce(state, headers);
+    if let Some(nonce) = &nonce
+        && presession::csrf_matches(state, realm, nonce, submitted_csrf)
+    {
+        return Ok(Ok(match live {
+            Some(session) => session,
+            None => pre_session(state, realm, headers, nonce.clone()),
+        }));
+    }
+    tracing::warn!("form post with a missing or wrong CSRF token refused");
+    Ok(Err(match live {
+        Some(session) => Refused { session, cookie: None },
+        None => {
+            let (nonce, cookie) = match nonce {
+                Some(nonce) => (nonce, None),
+                None => presession::nonce_or_new(state, headers)?,
+            };
+            Refused { session: pre_session(state, realm, headers, nonce), cookie }
+        }
+    }))
+}
+
+pub async fn for_pre_session_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    submitted_csrf: &str,
+) -> Result<Result<Session, Refused>, AppError> {
+    for_pre_session_post_in(state, Realm::Public, headers, submitted_csrf).await
 }
 
 /// The cookie that removes the session cookie (logout).
@@ -267,13 +347,37 @@ impl Session {
         &self.id_hash
     }
 
-    /// Ends this session server-side.
+    /// The pre-session of a visitor who has no stored session yet.
+    pub fn pre_session(&self) -> Option<&Nonce> {
+        self.pre.as_ref()
+    }
+
+    /// Ends this session server-side (a pre-session has nothing stored to end).
     pub async fn destroy(self, state: &AppState) -> Result<(), AppError> {
-        sessions::delete(state.store.pool(), &self.id_hash).await?;
+        if self.pre.is_none() {
+            sessions::delete(state.store.pool(), &self.id_hash).await?;
+        }
         Ok(())
     }
 
+    /// Stores the flow data: a pre-session becomes a stored session here, with a new token and
+    /// CSRF token, and the cookie to set is returned.
+    pub async fn keep(&mut self, state: &AppState) -> Result<Option<HeaderValue>, AppError> {
+        if self.pre.is_none() {
+            self.save(state).await?;
+            return Ok(None);
+        }
+        let (stored, cookie) =
+            start_in(state, self.realm, self.account_id, self.staff_id, std::mem::take(&mut self.data)).await?;
+        *self = stored;
+        Ok(Some(cookie))
+    }
+
+    /// Stores the flow data of a stored session (see [`Session::keep`] for a pre-session).
     pub async fn save(&self, state: &AppState) -> Result<(), AppError> {
+        if self.pre.is_some() {
+            return Err(AppError::Internal("save of a pre-session: use keep".into()));
+        }
         let json = serde_json::to_string(&self.data).map_err(|e| AppError::Internal(e.to_string()))?;
         sessions::save_data(state.store.pool(), &self.id_hash, &json).await?;
         Ok(())

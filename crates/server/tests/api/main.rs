@@ -17,6 +17,7 @@ mod mypage;
 mod opening;
 mod outage;
 mod platform;
+mod presession;
 mod recovery;
 mod staff;
 mod staff_security;

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use mypage_domain::birth_date::BirthDate;
 use mypage_domain::clock::today_jst;
@@ -75,7 +75,7 @@ fn forgot_page<'a>(
 }
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    let (session, cookie) = session::load_or_start(&state, &headers).await?;
+    let (session, cookie) = session::load_or_pre(&state, &headers).await?;
     let page = forgot_page(catalog(request_lang()), session.csrf, &ForgotForm::default(), Errors::default(), None);
     Ok(page::with_cookie(page::html(page.render()?, false), cookie))
 }
@@ -86,9 +86,16 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
-    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
     let t = catalog(request_lang());
     let mut errors = Errors::default();
+    let mut session = match session::for_pre_session_post(&state, &headers, &form.csrf).await? {
+        Ok(session) => session,
+        Err(refused) => {
+            errors.add("email", t.get("form.refused"));
+            let body = forgot_page(t, refused.session.csrf, &form, errors, None).render()?;
+            return Ok(page::with_cookie(page::with_status(body, StatusCode::FORBIDDEN), refused.cookie));
+        }
+    };
     let email = Email::parse(&form.email).ok().filter(|_| acceptable(&form.email));
     let email = noted(&mut errors, "email", t.get("opening.apply.error.email_invalid"), email);
     let number = JobSeekerNumber::parse(&form.job_seeker_number).ok();
@@ -107,8 +114,8 @@ pub async fn submit(
         }
         StartOutcome::Pending(pending) => {
             session.data.pending_reset = Some(pending);
-            session.save(&state).await?;
-            Ok(page::see_other("/login/forgot/password"))
+            let cookie = session.keep(&state).await?;
+            Ok(page::with_cookie(page::see_other("/login/forgot/password"), cookie))
         }
     }
 }

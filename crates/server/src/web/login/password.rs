@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use mypage_domain::secret::Secret;
 use serde::Deserialize;
@@ -60,7 +60,7 @@ pub async fn show(
     headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, AppError> {
-    let (session, cookie) = session::load_or_start(&state, &headers).await?;
+    let (session, cookie) = session::load_or_pre(&state, &headers).await?;
     if session.account_id.is_some() {
         return Ok(page::see_other("/mypage"));
     }
@@ -92,9 +92,19 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
     let t = catalog(request_lang());
     let mut errors = Errors::default();
+    let mut session = match session::for_pre_session_post(&state, &headers, &form.csrf).await? {
+        Ok(session) => session,
+        Err(refused) => {
+            errors.add("password", t.get("form.refused"));
+            let lock_hint = lock_hint(&state, t);
+            let page =
+                LoginPage { t, csrf: refused.session.csrf, email: echo(&form.email), errors, notice: None, lock_hint };
+            let response = page::with_status(page.render()?, StatusCode::FORBIDDEN);
+            return Ok(page::with_cookie(response, refused.cookie));
+        }
+    };
     if form.email.trim().is_empty() {
         errors.add("email", t.get("login.error.email_empty"));
     }
@@ -129,8 +139,8 @@ pub async fn submit(
         PasswordOutcome::OtpLimited => Ok(rerender(session, errors, Some(t.get("login.notice.otp_limited")))?),
         PasswordOutcome::OtpSent(pending) => {
             session.data.pending_login = Some(pending);
-            session.save(&state).await?;
-            Ok(page::see_other("/login/otp"))
+            let cookie = session.keep(&state).await?;
+            Ok(page::with_cookie(page::see_other("/login/otp"), cookie))
         }
         PasswordOutcome::LoggedIn { account_id } => {
             // A new session ID at login; the pre-login session is discarded.

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -15,7 +15,7 @@ use crate::store;
 use crate::web::error::AppError;
 use crate::web::form::Form;
 use crate::web::page::{self, Errors};
-use crate::web::session;
+use crate::web::{presession, session};
 
 #[derive(Template)]
 #[template(path = "opening/consent.html")]
@@ -33,7 +33,7 @@ struct ConsentPage<'a> {
 }
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    let (session, cookie) = session::load_or_start(&state, &headers).await?;
+    let (session, cookie) = session::load_or_pre(&state, &headers).await?;
     let privacy = opening::current_document(&state, DocumentKind::Privacy).await?;
     let terms = opening::current_document(&state, DocumentKind::Terms).await?;
     let page = ConsentPage {
@@ -95,9 +95,16 @@ pub async fn document(
 ) -> Result<Response, AppError> {
     let kind = DocumentKind::parse(&kind).ok_or(AppError::NotFound)?;
     let doc = opening::current_document(&state, kind).await?;
-    let (mut session, cookie) = session::load_or_start(&state, &headers).await?;
+    let (mut session, pre_cookie) = session::load_or_pre(&state, &headers).await?;
     session.data.mark_opened(kind, doc.version);
-    session.save(&state).await?;
+    // A visitor without a session keeps the mark in a signed cookie: opening a document writes nothing.
+    let docs_cookie = match session.pre_session() {
+        Some(nonce) => Some(presession::opened_cookie(&state, nonce, &session.data.opened)?),
+        None => {
+            session.save(&state).await?;
+            None
+        }
+    };
     let paragraphs = doc.body.split("\n\n").map(str::to_owned).collect();
     let version_label = version_label(doc.version);
     let body = if query.partial.is_some() {
@@ -112,7 +119,7 @@ pub async fn document(
         DocumentPage { t, title: doc.title, version: doc.version, version_label, paragraphs, back_href, back_label }
             .render()?
     };
-    Ok(page::with_cookie(page::html(body, false), cookie))
+    Ok(page::with_cookie(page::with_cookie(page::html(body, false), pre_cookie), docs_cookie))
 }
 
 #[derive(Deserialize)]
@@ -130,22 +137,31 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, AppError> {
-    let mut session = session::for_post(&state, &headers, &form.csrf).await?;
     let t = catalog(request_lang());
     let privacy = opening::current_document(&state, DocumentKind::Privacy).await?;
     let terms = opening::current_document(&state, DocumentKind::Terms).await?;
+    let mut errors = Errors::default();
+    let (mut session, refused_cookie) = match session::for_pre_session_post(&state, &headers, &form.csrf).await? {
+        Ok(session) => (session, None),
+        Err(refused) => {
+            errors.add("agree_privacy", t.get("form.refused"));
+            (refused.session, Some(refused.cookie))
+        }
+    };
     let privacy_opened = session.data.has_opened(DocumentKind::Privacy, privacy.version);
     let terms_opened = session.data.has_opened(DocumentKind::Terms, terms.version);
-    let mut errors = Errors::default();
-    if !privacy_opened {
-        errors.add("privacy_link", t.get("opening.consent.error.privacy_not_opened"));
-    } else if form.agree_privacy.is_none() {
-        errors.add("agree_privacy", t.get("opening.consent.error.privacy_not_agreed"));
-    }
-    if !terms_opened {
-        errors.add("terms_link", t.get("opening.consent.error.terms_not_opened"));
-    } else if form.agree_terms.is_none() {
-        errors.add("agree_terms", t.get("opening.consent.error.terms_not_agreed"));
+    // A refused post only says so; the ticks it carried are kept below.
+    if refused_cookie.is_none() {
+        if !privacy_opened {
+            errors.add("privacy_link", t.get("opening.consent.error.privacy_not_opened"));
+        } else if form.agree_privacy.is_none() {
+            errors.add("agree_privacy", t.get("opening.consent.error.privacy_not_agreed"));
+        }
+        if !terms_opened {
+            errors.add("terms_link", t.get("opening.consent.error.terms_not_opened"));
+        } else if form.agree_terms.is_none() {
+            errors.add("agree_terms", t.get("opening.consent.error.terms_not_agreed"));
+        }
     }
     if !errors.is_empty() {
         let page = ConsentPage {
@@ -160,12 +176,16 @@ pub async fn submit(
             terms_checked: terms_opened && form.agree_terms.is_some(),
             errors,
         };
-        return Ok(page::html(page.render()?, true));
+        return Ok(match refused_cookie {
+            Some(cookie) => page::with_cookie(page::with_status(page.render()?, StatusCode::FORBIDDEN), cookie),
+            None => page::html(page.render()?, true),
+        });
     }
     session.data.consent =
         Some(Consent { privacy_version: privacy.version, terms_version: terms.version, at_ms: store::ms(state.now()) });
-    session.save(&state).await?;
+    // The first state this visitor has to keep: a pre-session becomes a stored session here.
+    let cookie = session.keep(&state).await?;
     // The pre-cutoff path (SPEC §3.9) consents on its way to the recovery password step.
     let legacy = session.data.pending_reset.as_ref().is_some_and(|p| p.legacy);
-    Ok(page::see_other(if legacy { "/login/forgot/password" } else { "/opening/apply" }))
+    Ok(page::with_cookie(page::see_other(if legacy { "/login/forgot/password" } else { "/opening/apply" }), cookie))
 }

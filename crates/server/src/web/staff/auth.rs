@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use mypage_domain::password::PasswordRule;
 use mypage_domain::secret::Secret;
@@ -29,7 +29,7 @@ struct LoginPage<'a> {
 }
 
 pub async fn show_login(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    let (session, cookie) = session::load_or_start_in(&state, Realm::Staff, &headers).await?;
+    let (session, cookie) = session::load_or_pre_in(&state, Realm::Staff, &headers).await?;
     if session.staff_id.is_some() {
         return Ok(page::see_other("/staff"));
     }
@@ -73,8 +73,16 @@ pub async fn submit_login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
     let t = catalog(request_lang());
+    let session = match session::for_pre_session_post_in(&state, Realm::Staff, &headers, &form.csrf).await? {
+        Ok(session) => session,
+        Err(refused) => {
+            let mut errors = Errors::default();
+            errors.add("login_id", t.get("form.refused"));
+            let page = LoginPage { t, csrf: refused.session.csrf, login_id: echo(&form.login_id), errors };
+            return Ok(page::with_cookie(page::with_status(page.render()?, StatusCode::FORBIDDEN), refused.cookie));
+        }
+    };
     let password = Secret::new(form.password.chars().take(256).collect());
     let (task_state, login_id, totp) = (state.clone(), form.login_id.clone(), form.totp.clone());
     let outcome =

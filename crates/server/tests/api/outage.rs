@@ -47,7 +47,9 @@ async fn postgres_stopped_answers_503_fast_and_the_node_recovers_by_itself() {
         let browser = crate::helpers::Browser::new(&app.base);
         tokio::spawn(async move {
             let started = Instant::now();
-            let page = browser.get("/login").await;
+            // The consent page reads the current documents (a form page for a new visitor
+            // writes nothing, and the login page may not touch the database at all).
+            let page = browser.get("/opening/consent").await;
             (page.status, started.elapsed())
         })
     };
@@ -160,15 +162,26 @@ async fn sqlite_on_a_full_disk_answers_503_and_recovers_when_space_is_freed() {
     ];
     let applied = browser.post("/opening/apply", &form).await;
     assert!(matches!(applied.status, 303 | 503), "{}", applied.body);
-    // New sessions are writes too: one of them soon meets the full disk.
+    // Consents are writes (each starts a session row): one of them soon meets the full disk.
     let mut refused = None;
     for _ in 0..500 {
-        let page = crate::helpers::Browser::new(&app.base).get("/opening/consent").await;
+        let visitor = crate::helpers::Browser::new(&app.base);
+        let page = visitor.get("/opening/consent").await;
         if page.status == 503 {
             refused = Some(page);
             break;
         }
         assert_eq!(page.status, 200, "{}", page.body);
+        visitor.get("/opening/documents/privacy").await;
+        visitor.get("/opening/documents/terms").await;
+        let agreed = visitor
+            .post("/opening/consent", &[("csrf", &page.csrf()), ("agree_privacy", "yes"), ("agree_terms", "yes")])
+            .await;
+        if agreed.status == 503 {
+            refused = Some(agreed);
+            break;
+        }
+        agreed.assert_redirect("/opening/apply");
     }
     let refused = refused.expect("no write failed on the full disk");
     assert_eq!(refused.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));

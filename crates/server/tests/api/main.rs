@@ -15,6 +15,7 @@ mod mail;
 mod mypage;
 mod opening;
 mod platform;
+mod query_plans;
 mod recovery;
 mod staff;
 mod staff_security;

@@ -215,7 +215,7 @@ const STEPS: &[(&str, &str)] = &[
          SELECT (ARRAY['apply.client', 'login.client', 'apply.birth_date'])[1 + i % 3], \
            CASE WHEN i % 3 = 2 THEN (SELECT number FROM job_seekers WHERE id = 1 + (i * 7919) % {seekers}) \
              ELSE '10.' || (i % 200) || '.' || (i / 200 % 250) || '.' || (i % 7) END, \
-           {t0} - (i * 7) % 3600000 FROM generate_series(1, {attempts}) AS i",
+           {t0} - (i * 7) % 3600000 FROM generate_series(CAST(1 AS BIGINT), {attempts}) AS i",
     ),
     (
         "limit subjects",
@@ -239,7 +239,7 @@ fn statements(sizes: &Sizes, t0: i64, today: &str, password_hash: &str) -> Vec<(
                 .replace("{attempts}", &sizes.attempts.to_string())
                 .replace("{password_hash}", password_hash)
                 .replace("{today}", today)
-                .replace("{day}", &DAY_MS.to_string())
+                .replace("{day}", &format!("CAST({DAY_MS} AS BIGINT)"))
                 .replace("{t0}", &t0.to_string());
             (*name, sql)
         })

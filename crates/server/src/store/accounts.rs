@@ -22,14 +22,14 @@ macro_rules! columns {
     };
 }
 
+/// The account of a job seeker (`$1`), if opened.
+pub const FIND_BY_JOB_SEEKER: &str = concat!("SELECT ", columns!(), " FROM accounts WHERE job_seeker_id = $1");
+
 pub async fn find_by_job_seeker<'e>(
     ex: impl Executor<'e, Database = Any>,
     job_seeker_id: i64,
 ) -> Result<Option<AccountRow>> {
-    Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM accounts WHERE job_seeker_id = $1"))
-        .bind(job_seeker_id)
-        .fetch_optional(ex)
-        .await?)
+    Ok(sqlx::query_as(FIND_BY_JOB_SEEKER).bind(job_seeker_id).fetch_optional(ex).await?)
 }
 
 pub async fn find<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<AccountRow>> {
@@ -115,16 +115,13 @@ pub struct LoginState {
     pub remembered: i64,
 }
 
+/// An account's (`$1`) login state at `$2`.
+pub const LOGIN_STATE: &str = "SELECT failed_logins, locked_until, \
+     (SELECT MAX(at) FROM logins WHERE account_id = $1) AS last_login, \
+     (SELECT COUNT(*) FROM remembered_browsers WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2) \
+       AS remembered \
+     FROM accounts WHERE id = $1";
+
 pub async fn login_state<'e>(ex: impl Executor<'e, Database = Any>, id: i64, now_ms: i64) -> Result<LoginState> {
-    Ok(sqlx::query_as(
-        "SELECT failed_logins, locked_until, \
-         (SELECT MAX(at) FROM logins WHERE account_id = $1) AS last_login, \
-         (SELECT COUNT(*) FROM remembered_browsers WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2) \
-           AS remembered \
-         FROM accounts WHERE id = $1",
-    )
-    .bind(id)
-    .bind(now_ms)
-    .fetch_one(ex)
-    .await?)
+    Ok(sqlx::query_as(LOGIN_STATE).bind(id).bind(now_ms).fetch_one(ex).await?)
 }

@@ -11,6 +11,14 @@ use sqlx::{Any, AnyConnection, Executor};
 
 use super::Result;
 
+/// The limiter's statements: the subject's lock row (`$1` scope, `$2` subject, `$3` now), then
+/// its last attempt and its count after `$3`, then the new attempt.
+pub const LOCK_SUBJECT: &str = "INSERT INTO limit_subjects (scope, subject, touched_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (scope, subject) DO UPDATE SET touched_at = excluded.touched_at";
+pub const LAST_SINCE: &str = "SELECT MAX(at) FROM attempt_log WHERE scope = $1 AND subject = $2 AND at > $3";
+pub const COUNT_SINCE: &str = "SELECT COUNT(*) FROM attempt_log WHERE scope = $1 AND subject = $2 AND at > $3";
+pub const INSERT: &str = "INSERT INTO attempt_log (scope, subject, at) VALUES ($1, $2, $3) RETURNING id";
+
 /// Takes the subject's lock row for the rest of the transaction. Also what serializes "void the
 /// previous secret, insert a new one" per owner, so an owner never has two live secrets.
 pub async fn lock_subject<'e>(
@@ -19,15 +27,7 @@ pub async fn lock_subject<'e>(
     subject: &str,
     now_ms: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO limit_subjects (scope, subject, touched_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (scope, subject) DO UPDATE SET touched_at = excluded.touched_at",
-    )
-    .bind(scope)
-    .bind(subject)
-    .bind(now_ms)
-    .execute(ex)
-    .await?;
+    sqlx::query(LOCK_SUBJECT).bind(scope).bind(subject).bind(now_ms).execute(ex).await?;
     Ok(())
 }
 
@@ -64,32 +64,22 @@ pub async fn reserve(conn: &mut AnyConnection, ask: &Ask<'_>) -> Result<Result<G
     lock_subject(&mut *conn, ask.scope, ask.subject, ask.now_ms).await?;
     if let Some(quiet) = ask.quiet_since_ms {
         let last: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(at) FROM attempt_log WHERE scope = $1 AND subject = $2 AND at > $3")
-                .bind(ask.scope)
-                .bind(ask.subject)
-                .bind(quiet)
-                .fetch_one(&mut *conn)
-                .await?;
+            sqlx::query_scalar(LAST_SINCE).bind(ask.scope).bind(ask.subject).bind(quiet).fetch_one(&mut *conn).await?;
         if let Some(last) = last {
             return Ok(Err(Refused::Cooldown { next_ms: last + (ask.now_ms - quiet) }));
         }
     }
-    let used: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM attempt_log WHERE scope = $1 AND subject = $2 AND at > $3")
-            .bind(ask.scope)
-            .bind(ask.subject)
-            .bind(ask.since_ms)
-            .fetch_one(&mut *conn)
-            .await?;
+    let used: i64 = sqlx::query_scalar(COUNT_SINCE)
+        .bind(ask.scope)
+        .bind(ask.subject)
+        .bind(ask.since_ms)
+        .fetch_one(&mut *conn)
+        .await?;
     if used >= ask.max {
         return Ok(Err(Refused::Full));
     }
-    let id: i64 = sqlx::query_scalar("INSERT INTO attempt_log (scope, subject, at) VALUES ($1, $2, $3) RETURNING id")
-        .bind(ask.scope)
-        .bind(ask.subject)
-        .bind(ask.now_ms)
-        .fetch_one(&mut *conn)
-        .await?;
+    let id: i64 =
+        sqlx::query_scalar(INSERT).bind(ask.scope).bind(ask.subject).bind(ask.now_ms).fetch_one(&mut *conn).await?;
     Ok(Ok(Granted { id, position: used + 1 }))
 }
 
@@ -117,12 +107,7 @@ pub async fn count_since<'e>(
     subject: &str,
     since_ms: i64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM attempt_log WHERE scope = $1 AND subject = $2 AND at > $3")
-        .bind(scope)
-        .bind(subject)
-        .bind(since_ms)
-        .fetch_one(ex)
-        .await?)
+    Ok(sqlx::query_scalar(COUNT_SINCE).bind(scope).bind(subject).bind(since_ms).fetch_one(ex).await?)
 }
 
 /// Old attempts and idle lock rows, for the maintenance task.

@@ -27,15 +27,12 @@ macro_rules! columns {
 
 /// The job seeker's most recently issued code.
 pub async fn latest<'e>(ex: impl Executor<'e, Database = Any>, job_seeker_id: i64) -> Result<Option<CodeRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM account_codes WHERE job_seeker_id = $1 ORDER BY id DESC LIMIT 1"
-    ))
-    .bind(job_seeker_id)
-    .fetch_optional(ex)
-    .await?)
+    Ok(sqlx::query_as(LATEST).bind(job_seeker_id).fetch_optional(ex).await?)
 }
+
+/// The statement of [`latest`]: `$1` the job seeker.
+pub const LATEST: &str =
+    concat!("SELECT ", columns!(), " FROM account_codes WHERE job_seeker_id = $1 ORDER BY id DESC LIMIT 1");
 
 pub async fn find<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<CodeRow>> {
     Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM account_codes WHERE id = $1"))

@@ -17,13 +17,12 @@ pub struct LoginAccount {
     pub lang: String,
 }
 
+/// The login lookup: the account of a login ID (`$1`).
+pub const FIND_BY_EMAIL: &str =
+    "SELECT id, job_seeker_id, email, password_hash, locked_until, disabled_at, lang FROM accounts WHERE email = $1";
+
 pub async fn find_by_email<'e>(ex: impl Executor<'e, Database = Any>, email: &str) -> Result<Option<LoginAccount>> {
-    Ok(sqlx::query_as(
-        "SELECT id, job_seeker_id, email, password_hash, locked_until, disabled_at, lang FROM accounts WHERE email = $1",
-    )
-    .bind(email)
-    .fetch_optional(ex)
-    .await?)
+    Ok(sqlx::query_as(FIND_BY_EMAIL).bind(email).fetch_optional(ex).await?)
 }
 
 pub async fn find_by_id<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<LoginAccount>> {

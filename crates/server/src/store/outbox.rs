@@ -259,15 +259,12 @@ macro_rules! mail_log_columns {
 
 /// A job seeker's mail, newest first (what staff see).
 pub async fn for_job_seeker<'e>(ex: impl Executor<'e, Database = Any>, job_seeker_id: i64) -> Result<Vec<MailLogRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT ",
-        mail_log_columns!(),
-        " FROM outbox WHERE job_seeker_id = $1 ORDER BY id DESC"
-    ))
-    .bind(job_seeker_id)
-    .fetch_all(ex)
-    .await?)
+    Ok(sqlx::query_as(FOR_JOB_SEEKER).bind(job_seeker_id).fetch_all(ex).await?)
 }
+
+/// The statement of [`for_job_seeker`]: `$1` the job seeker.
+pub const FOR_JOB_SEEKER: &str =
+    concat!("SELECT ", mail_log_columns!(), " FROM outbox WHERE job_seeker_id = $1 ORDER BY id DESC");
 
 /// One mail's log row (a waiting screen's mail, looked up by the id its session holds).
 pub async fn find<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<MailLogRow>> {

@@ -49,6 +49,10 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewSession<
     Ok(())
 }
 
+/// The session load of every request with a session cookie: `$1` id hash, `$2` now, `$3` realm.
+pub const FIND_LIVE: &str = "SELECT id_hash, csrf_token, account_id, staff_id, data, created_at, abs_expires_at, \
+     last_seen_at FROM sessions WHERE id_hash = $1 AND idle_expires_at > $2 AND abs_expires_at > $2 AND realm = $3";
+
 /// A live session of `realm`, or `None` when it is unknown or expired.
 pub async fn find_live<'e>(
     ex: impl Executor<'e, Database = Any>,
@@ -56,15 +60,7 @@ pub async fn find_live<'e>(
     id_hash: &str,
     now_ms: i64,
 ) -> Result<Option<SessionRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id_hash, csrf_token, account_id, staff_id, data, created_at, abs_expires_at, last_seen_at \
-         FROM sessions WHERE id_hash = $1 AND idle_expires_at > $2 AND abs_expires_at > $2 AND realm = $3",
-    )
-    .bind(id_hash)
-    .bind(now_ms)
-    .bind(realm)
-    .fetch_optional(ex)
-    .await?)
+    Ok(sqlx::query_as(FIND_LIVE).bind(id_hash).bind(now_ms).bind(realm).fetch_optional(ex).await?)
 }
 
 /// Extends the idle expiry (the caller does this only when the last extension is a while ago, so

@@ -18,6 +18,7 @@ mod opening;
 mod outage;
 mod platform;
 mod presession;
+mod query_plans;
 mod recovery;
 mod staff;
 mod staff_security;

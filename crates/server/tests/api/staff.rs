@@ -449,3 +449,71 @@ async fn an_admin_publishes_new_terms_and_account_holders_must_accept_them(app: 
     browser.get("/opening/documents/terms?return=mypage").await.assert_contains("改定しました。");
 }
 both_databases!(an_admin_publishes_new_terms_and_account_holders_must_accept_them);
+
+/// The audit log pages by (time, id), newest first: following "older" links visits every
+/// matching event once, in order, including events that share an instant across a page edge.
+async fn the_audit_log_pages_through_every_event_once(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    let (admin, _) = staff_browser(app, "admin", Role::Admin, "01010").await;
+    // 450 events, three to an instant, written in time order; and some of another kind.
+    sqlx::raw_sql(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 450) \
+         INSERT INTO audit_events (at, actor, kind, job_seeker_id, detail, client_addr) \
+         SELECT 1764032400000 + 1000 * ((i - 1) / 3), 'system', 'test.paged', NULL, 'paged-' || CAST(i AS TEXT) || '.', NULL \
+         FROM n; \
+         INSERT INTO audit_events (at, actor, kind, job_seeker_id, detail, client_addr) \
+         VALUES (1764032400000, 'system', 'test.other', NULL, 'other-1.', NULL)",
+    )
+    .execute(app.state.store.pool())
+    .await
+    .unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = "/staff/audit?kind=test.paged".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = admin.get(&path).await;
+        assert_eq!(page.status, 200);
+        assert!(!page.contains("other-1."), "the kind filter holds on every page");
+        let on_page: Vec<String> =
+            page.body.split("paged-").skip(1).map(|rest| rest.split('.').next().unwrap().to_owned()).collect();
+        assert!(on_page.len() <= 200, "a page has at most 200 events");
+        seen.extend(on_page);
+        pages += 1;
+        let Some(link) = page.body.split("href=\"/staff/audit?").nth(1) else { break };
+        let query = link.split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&");
+        assert!(query.contains("kind=test.paged"), "the next page keeps the filter: {query}");
+        path = format!("/staff/audit?{query}");
+        assert!(pages < 5, "paging ends: {path}");
+    }
+    assert_eq!(pages, 3);
+    let expected: Vec<String> = (1..=450).rev().map(|i| i.to_string()).collect();
+    assert_eq!(seen, expected, "every event once, newest first");
+    // A cursor that is not one shows the first page.
+    let odd = admin.get("/staff/audit?kind=test.paged&before=nonsense").await;
+    assert!(odd.contains("paged-450."));
+}
+both_databases!(the_audit_log_pages_through_every_event_once);
+
+/// Kana is matched from its start (family name first), in kana order then 求職番号, within the
+/// counter's own office.
+async fn the_search_matches_kana_from_the_start(app: &TestApp) {
+    add_office(app, "01010", "ハローワーク釧路").await;
+    add_office(app, "01020", "ハローワーク根室").await;
+    let csv = "job_seeker_number,name,name_kana,birth_date,office_number,email,email_registered_on\n\
+               01010-3,佐藤 花子,サトウ ハナコ,1990-01-01,01010,,\n\
+               01010-2,佐藤 一郎,サトウ イチロウ,1990-01-02,01010,,\n\
+               01010-1,佐藤 一郎,サトウ イチロウ,1990-01-03,01010,,\n\
+               01010-4,加藤 悟,カトウ サトル,1990-01-04,01010,,\n\
+               01020-1,佐藤 次郎,サトウ ジロウ,1990-01-05,01020,,\n";
+    mypage::import::import(&app.state, csv.as_bytes(), "test", None).await.unwrap();
+    let (counter, _) = staff_browser(app, "kushiro", Role::Counter, "01010").await;
+    let found = counter.get("/staff?q=サトウ").await;
+    let order: Vec<&str> = found.body.split("\">010").skip(1).map(|rest| rest.split('<').next().unwrap()).collect();
+    assert_eq!(order, ["10-1", "10-2", "10-3"], "kana order, then 求職番号; own office only");
+    assert!(!found.contains("カトウ"), "a match starts at the start");
+    counter.get("/staff?q=サ").await.assert_contains("サトウ ハナコ");
+    counter.get("/staff?q=ハナコ").await.assert_contains("該当する求職者はいません");
+    let (admin, _) = staff_browser(app, "admin", Role::Admin, "01010").await;
+    admin.get("/staff?q=サトウ").await.assert_contains("サトウ ジロウ");
+}
+both_databases!(the_search_matches_kana_from_the_start);

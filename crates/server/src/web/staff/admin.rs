@@ -110,6 +110,8 @@ struct AuditPage<'a> {
     query: AuditQuery,
     /// Time, actor, kind, job seeker, detail, address.
     events: Vec<(String, String, String, String, String, String)>,
+    /// The link to the next (older) page, when there is one.
+    older: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -124,6 +126,37 @@ pub struct AuditQuery {
     from: String,
     #[serde(default)]
     to: String,
+    /// The page: events older than this cursor (`AT.ID`).
+    #[serde(default)]
+    before: String,
+}
+
+impl AuditQuery {
+    /// This search's link with the page starting before `cursor`.
+    fn older_link(&self, cursor: audit::Cursor) -> String {
+        let cursor = cursor.to_string();
+        let pairs = [
+            ("seeker", self.seeker.as_str()),
+            ("actor", &self.actor),
+            ("kind", &self.kind),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("before", &cursor),
+        ];
+        let query: Vec<String> =
+            pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", percent(v))).collect();
+        format!("/staff/audit?{}", query.join("&"))
+    }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn day_start_ms(raw: &str, plus_days: i64) -> Option<i64> {
@@ -155,9 +188,12 @@ pub async fn audit(
         kind: (!kind.is_empty()).then_some(kind),
         from_ms: day_start_ms(&query.from, 0),
         to_ms: day_start_ms(&query.to, 1),
+        before: audit::Cursor::parse(&query.before),
     };
-    let rows = audit::search(state.store.pool(), &filter).await?;
-    let events = rows
+    let page = audit::search(state.store.pool(), &filter).await?;
+    let older = page.older.map(|cursor| query.older_link(cursor));
+    let events = page
+        .events
         .into_iter()
         .map(|e| {
             (
@@ -176,8 +212,9 @@ pub async fn audit(
         kind: echo(&query.kind),
         from: echo(&query.from),
         to: echo(&query.to),
+        before: String::new(),
     };
-    let page = AuditPage { t: catalog(request_lang()), nav: Nav::of(&current), query, events };
+    let page = AuditPage { t: catalog(request_lang()), nav: Nav::of(&current), query, events, older };
     Ok(page::html(page.render()?, false))
 }
 

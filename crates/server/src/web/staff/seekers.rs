@@ -46,11 +46,14 @@ pub async fn home(
     let results = if q.is_empty() {
         Vec::new()
     } else {
-        let number = JobSeekerNumber::parse(&q).ok().map(|n| n.as_str().to_owned());
-        let email = Email::parse(&q).ok().map(|e| e.as_str().to_owned());
-        let kana = (number.is_none() && email.is_none()).then(|| q.clone());
-        let scope = current.member.scope();
-        job_seekers::search(state.store.pool(), number.as_deref(), kana.as_deref(), email.as_deref(), scope).await?
+        let number = JobSeekerNumber::parse(&q).ok();
+        let email = Email::parse(&q).ok();
+        let search = match (&number, &email) {
+            (Some(n), _) => job_seekers::Search::Number(n.as_str()),
+            (None, Some(e)) => job_seekers::Search::Email(e.as_str()),
+            (None, None) => job_seekers::Search::KanaPrefix(&q),
+        };
+        job_seekers::search(state.store.pool(), search, current.member.scope()).await?
     };
     let page =
         HomePage { t: catalog(request_lang()), nav: Nav::of(&current), searched: !q.is_empty(), q: echo(&q), results };

@@ -183,7 +183,9 @@ impl RowFields {
 /// Decodes the file and reads every row, checking all that can be checked without the
 /// database. Bad encoding, a wrong header or unreadable CSV refuse the whole file.
 pub fn read(bytes: &[u8]) -> Result<Vec<Row>, ImportError> {
-    let text = decode(bytes)?;
+    // The CSV reader ends a record at a lone CR too but counts lines by LF only, so a file saved
+    // with CR line ends (older Mac Excel) would report every row as line 1.
+    let text = decode(bytes)?.replace("\r\n", "\n").replace('\r', "\n");
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
     let header = reader.headers().map_err(|e| ImportError::Csv { line: 1, reason: e.to_string() })?;
     if header.iter().map(str::trim).ne(HEADER) {
@@ -312,5 +314,21 @@ mod tests {
         let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("釧路 太郎,クシロ タロウ");
         assert_eq!(decode(&sjis).unwrap(), "釧路 太郎,クシロ タロウ");
         assert!(matches!(decode(&[0x82, 0xff, 0xff]), Err(ImportError::Encoding)));
+    }
+
+    #[test]
+    fn rows_report_their_own_line_whatever_the_line_ends() {
+        let header = HEADER.join(",");
+        let row = "60049-1,釧路 太郎,クシロ タロウ,1990-04-15,01010,,";
+        for end in ["\n", "\r\n", "\r"] {
+            let file = format!("{header}{end}{row}{end}{row}{end}");
+            let lines: Vec<u64> = read(file.as_bytes()).unwrap().iter().map(|r| r.line).collect();
+            assert_eq!(lines, [2, 3], "line ends {end:?}");
+        }
+        // Found by the csv_import fuzz target: a lone CR inside a row started a second row on
+        // the same line number.
+        let file = format!("{header}\n60049-1,a,b,1990-04-15,01010,x\r,\n{row}\n");
+        let lines: Vec<u64> = read(file.as_bytes()).unwrap().iter().map(|r| r.line).collect();
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
     }
 }

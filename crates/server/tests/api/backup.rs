@@ -63,10 +63,14 @@ async fn a_backup_taken_while_the_service_writes_restores_and_logs_in(app: &Test
         let (stop, answered, base, clock) = (stop.clone(), answered.clone(), app.base.clone(), app.clock.clone());
         stream.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                Browser::new(&base).login(EMAIL, PASSWORD).await.assert_redirect("/login/otp");
-                // Past the hourly caps on OTP mails, so every login keeps writing.
-                if answered.fetch_add(1, Ordering::Relaxed) % 4 == 3 {
-                    clock.advance(Duration::from_secs(3601));
+                let page = Browser::new(&base).login(EMAIL, PASSWORD).await;
+                // The clock moves on under the other client, whose form may expire between its
+                // load and its post: that answer is fine too, a failure of the service is not.
+                assert!(page.status < 500, "{}", page.body);
+                // 20 minutes every two logins stays under the hourly cap on OTP mails, so the
+                // logins keep writing.
+                if answered.fetch_add(1, Ordering::Relaxed) % 2 == 1 {
+                    clock.advance(Duration::from_secs(20 * 60));
                 }
             }
         }));

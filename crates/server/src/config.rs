@@ -322,6 +322,13 @@ impl Layers {
         Ok(layers)
     }
 
+    /// Defaults, then the TOML `text` (what [`Layers::load`] does with the file's contents).
+    pub fn with_toml(text: &str) -> Result<Self, String> {
+        let mut layers = Self::defaults();
+        layers.apply_toml(text)?;
+        Ok(layers)
+    }
+
     pub fn defaults() -> Self {
         let values = DEFAULTS.iter().map(|(name, value)| (*name, ((*value).to_owned(), Source::Default)));
         Self { values: values.collect() }

@@ -113,6 +113,132 @@ pub fn decode(bytes: &[u8]) -> Result<String, ImportError> {
     if had_errors { Err(ImportError::Encoding) } else { Ok(text.into_owned()) }
 }
 
+/// One data row of the file, read and checked without the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Line in the file (the header is line 1).
+    pub line: u64,
+    /// The 求職番号 as reported: canonical when it parses, else as written (trimmed).
+    pub number: String,
+    /// `None` when the row has the wrong number of columns.
+    pub fields: Option<RowFields>,
+}
+
+/// A row's fields, each parsed; the office number is looked up later, in the transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowFields {
+    pub number: Option<JobSeekerNumber>,
+    pub name: String,
+    pub name_kana: String,
+    pub birth_date: Option<BirthDate>,
+    pub office_number: String,
+    /// `Ok(None)` when the column is empty.
+    pub email: Result<Option<Email>, RowProblem>,
+    /// ISO date, `Ok(None)` when the column is empty.
+    pub email_registered_on: Result<Option<String>, RowProblem>,
+    /// Problems with the name and kana, in column order.
+    name_problems: Vec<RowProblem>,
+}
+
+impl RowFields {
+    /// Every problem of the row, in column order, given whether its office exists.
+    pub fn problems(&self, office_known: bool) -> Vec<RowProblem> {
+        let mut problems = Vec::new();
+        if self.number.is_none() {
+            problems.push(RowProblem::BadJobSeekerNumber);
+        }
+        problems.extend(&self.name_problems);
+        if self.birth_date.is_none() {
+            problems.push(RowProblem::BadBirthDate);
+        }
+        if !office_known {
+            problems.push(RowProblem::UnknownOffice);
+        }
+        problems.extend(self.email.as_ref().err());
+        problems.extend(self.email_registered_on.as_ref().err());
+        problems
+    }
+
+    fn into_new(self, office_id: Option<i64>) -> Result<job_seekers::NewJobSeeker, Vec<RowProblem>> {
+        let problems = self.problems(office_id.is_some());
+        match (self.number, self.birth_date, office_id, self.email, self.email_registered_on) {
+            (Some(number), Some(birth_date), Some(office_id), Ok(email), Ok(registered_on)) if problems.is_empty() => {
+                Ok(job_seekers::NewJobSeeker {
+                    number: number.as_str().to_owned(),
+                    name: self.name,
+                    name_kana: self.name_kana,
+                    birth_date: birth_date.to_iso(),
+                    office_id,
+                    email: email.map(|e| e.as_str().to_owned()),
+                    email_registered_on: registered_on,
+                    registered_on: None,
+                    valid_until: None,
+                })
+            }
+            _ => Err(problems),
+        }
+    }
+}
+
+/// Decodes the file and reads every row, checking all that can be checked without the
+/// database. Bad encoding, a wrong header or unreadable CSV refuse the whole file.
+pub fn read(bytes: &[u8]) -> Result<Vec<Row>, ImportError> {
+    // The CSV reader ends a record at a lone CR too but counts lines by LF only, so a file saved
+    // with CR line ends (older Mac Excel) would report every row as line 1.
+    let text = decode(bytes)?.replace("\r\n", "\n").replace('\r', "\n");
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
+    let header = reader.headers().map_err(|e| ImportError::Csv { line: 1, reason: e.to_string() })?;
+    if header.iter().map(str::trim).ne(HEADER) {
+        return Err(ImportError::Header);
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record
+            .map_err(|e| ImportError::Csv { line: e.position().map_or(0, |p| p.line()), reason: e.to_string() })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let number_raw = record.get(0).unwrap_or_default().trim().to_owned();
+        let number = JobSeekerNumber::parse(&number_raw).map(|n| n.as_str().to_owned()).unwrap_or(number_raw);
+        let fields = (record.len() == HEADER.len()).then(|| parse_fields(&record));
+        rows.push(Row { line, number, fields });
+    }
+    Ok(rows)
+}
+
+fn parse_fields(record: &csv::StringRecord) -> RowFields {
+    let field = |i: usize| normalize(record.get(i).unwrap_or_default());
+    let mut name_problems = Vec::new();
+    let name = field(1);
+    if name.is_empty() {
+        name_problems.push(RowProblem::MissingName);
+    } else if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        name_problems.push(RowProblem::NameTooLong);
+    }
+    let name_kana = field(2);
+    if name_kana.is_empty() {
+        name_problems.push(RowProblem::MissingKana);
+    } else if name_kana.chars().count() > MAX_NAME || name_kana.chars().any(char::is_control) {
+        name_problems.push(RowProblem::NameTooLong);
+    }
+    let email = match field(5) {
+        e if e.is_empty() => Ok(None),
+        e => Email::parse(&e).map(Some).map_err(|_| RowProblem::BadEmail),
+    };
+    let email_registered_on = match field(6) {
+        d if d.is_empty() => Ok(None),
+        d => d.parse::<jiff::civil::Date>().map(|d| Some(d.to_string())).map_err(|_| RowProblem::BadEmailRegisteredOn),
+    };
+    RowFields {
+        number: JobSeekerNumber::parse(&field(0)).ok(),
+        name,
+        name_kana,
+        birth_date: BirthDate::from_iso(&field(3)).ok(),
+        office_number: field(4),
+        email,
+        email_registered_on,
+        name_problems,
+    }
+}
+
 /// Imports the file's rows. `actor` is recorded in the audit log; with `office_scope`, rows of
 /// other offices (new or existing) are refused.
 pub async fn import(
@@ -121,21 +247,19 @@ pub async fn import(
     actor: &str,
     office_scope: Option<i64>,
 ) -> Result<ImportReport, ImportError> {
-    let text = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
-    let header = reader.headers().map_err(|e| ImportError::Csv { line: 1, reason: e.to_string() })?;
-    if header.iter().map(str::trim).ne(HEADER) {
-        return Err(ImportError::Header);
-    }
+    let rows = read(bytes)?;
     let now = store::ms(state.now());
     let mut report = ImportReport::default();
     let mut tx = state.store.begin_write().await?;
-    for record in reader.records() {
-        let record = record
-            .map_err(|e| ImportError::Csv { line: e.position().map_or(0, |p| p.line()), reason: e.to_string() })?;
-        let line = record.position().map_or(0, |p| p.line());
-        let number_raw = record.get(0).unwrap_or_default().trim().to_owned();
-        let outcome = match parse_row(&mut tx, &record).await? {
+    for Row { line, number, fields } in rows {
+        let checked = match fields {
+            None => Err(vec![RowProblem::WrongColumnCount]),
+            Some(fields) => {
+                let office = offices::find_by_number(&mut *tx, &fields.office_number).await?;
+                fields.into_new(office.map(|o| o.id))
+            }
+        };
+        let outcome = match checked {
             Err(problems) => RowOutcome::Refused(problems),
             Ok(new) if office_scope.is_some_and(|o| o != new.office_id) => {
                 RowOutcome::Refused(vec![RowProblem::OtherOffice])
@@ -155,7 +279,6 @@ pub async fn import(
                 }
             },
         };
-        let number = JobSeekerNumber::parse(&number_raw).map(|n| n.as_str().to_owned()).unwrap_or(number_raw);
         report.rows.push(RowReport { line, number, outcome });
     }
     let detail = format!(
@@ -181,61 +304,6 @@ fn same(old: &job_seekers::JobSeekerRow, new: &job_seekers::NewJobSeeker) -> boo
         && old.email_registered_on == new.email_registered_on
 }
 
-async fn parse_row(
-    conn: &mut sqlx::AnyConnection,
-    record: &csv::StringRecord,
-) -> Result<Result<job_seekers::NewJobSeeker, Vec<RowProblem>>, ImportError> {
-    if record.len() != HEADER.len() {
-        return Ok(Err(vec![RowProblem::WrongColumnCount]));
-    }
-    let field = |i: usize| normalize(record.get(i).unwrap_or_default());
-    let mut problems = Vec::new();
-    let number = JobSeekerNumber::parse(&field(0)).map_err(|_| problems.push(RowProblem::BadJobSeekerNumber)).ok();
-    let name = field(1);
-    if name.is_empty() {
-        problems.push(RowProblem::MissingName);
-    } else if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        problems.push(RowProblem::NameTooLong);
-    }
-    let kana = field(2);
-    if kana.is_empty() {
-        problems.push(RowProblem::MissingKana);
-    } else if kana.chars().count() > MAX_NAME || kana.chars().any(char::is_control) {
-        problems.push(RowProblem::NameTooLong);
-    }
-    let birth_date = BirthDate::from_iso(&field(3)).map_err(|_| problems.push(RowProblem::BadBirthDate)).ok();
-    let office = offices::find_by_number(&mut *conn, &field(4)).await?;
-    if office.is_none() {
-        problems.push(RowProblem::UnknownOffice);
-    }
-    let email = match field(5) {
-        e if e.is_empty() => None,
-        e => Email::parse(&e).map_err(|_| problems.push(RowProblem::BadEmail)).ok(),
-    };
-    let registered_on = match field(6) {
-        d if d.is_empty() => None,
-        d => d
-            .parse::<jiff::civil::Date>()
-            .map(|d| d.to_string())
-            .map_err(|_| problems.push(RowProblem::BadEmailRegisteredOn))
-            .ok(),
-    };
-    match (number, birth_date, office) {
-        (Some(number), Some(birth_date), Some(office)) if problems.is_empty() => Ok(Ok(job_seekers::NewJobSeeker {
-            number: number.as_str().to_owned(),
-            name,
-            name_kana: kana,
-            birth_date: birth_date.to_iso(),
-            office_id: office.id,
-            email: email.map(|e| e.as_str().to_owned()),
-            email_registered_on: registered_on,
-            registered_on: None,
-            valid_until: None,
-        })),
-        _ => Ok(Err(problems)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +314,21 @@ mod tests {
         let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("釧路 太郎,クシロ タロウ");
         assert_eq!(decode(&sjis).unwrap(), "釧路 太郎,クシロ タロウ");
         assert!(matches!(decode(&[0x82, 0xff, 0xff]), Err(ImportError::Encoding)));
+    }
+
+    #[test]
+    fn rows_report_their_own_line_whatever_the_line_ends() {
+        let header = HEADER.join(",");
+        let row = "60049-1,釧路 太郎,クシロ タロウ,1990-04-15,01010,,";
+        for end in ["\n", "\r\n", "\r"] {
+            let file = format!("{header}{end}{row}{end}{row}{end}");
+            let lines: Vec<u64> = read(file.as_bytes()).unwrap().iter().map(|r| r.line).collect();
+            assert_eq!(lines, [2, 3], "line ends {end:?}");
+        }
+        // Found by the csv_import fuzz target: a lone CR inside a row started a second row on
+        // the same line number.
+        let file = format!("{header}\n60049-1,a,b,1990-04-15,01010,x\r,\n{row}\n");
+        let lines: Vec<u64> = read(file.as_bytes()).unwrap().iter().map(|r| r.line).collect();
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
     }
 }

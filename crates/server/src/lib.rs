@@ -3,6 +3,7 @@
 //! The imperative shell around `mypage_domain`: configuration, the store (every SQL statement),
 //! use-case flows, mail delivery through the outbox, and the web layer.
 
+pub mod backup;
 pub mod config;
 pub mod drain;
 pub mod flows;

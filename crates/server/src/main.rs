@@ -48,6 +48,11 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Copy the live SQLite database into a new FILE (mode 0600); PostgreSQL: use pg_dump.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
     /// Offices (安定所).
     Offices {
         #[command(subcommand)]
@@ -191,6 +196,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = store::Store::connect(&settings.database_url, settings.db_acquire_timeout).await?;
             store.migrate().await?;
             println!("migrations applied to {}", settings.database_url.redacted());
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let settings = settings(&cli, None)?;
+            let copy = mypage::backup::backup(&settings.database_url, file).await?;
+            println!(
+                "backup of {} written to {} ({} bytes, integrity ok)",
+                settings.database_url.redacted(),
+                copy.file.display(),
+                copy.bytes
+            );
             Ok(())
         }
         Command::Offices { command: OfficesCommand::Add { number, name, notice } } => {

@@ -3,6 +3,8 @@
 //! extract, parse into domain types, call one flow, map the outcome to a page or a redirect.
 
 pub mod client;
+#[doc(hidden)]
+pub mod decoding;
 pub mod delivery;
 pub mod error;
 pub mod form;

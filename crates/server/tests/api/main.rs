@@ -6,6 +6,7 @@ mod helpers;
 
 mod account_security;
 mod at_rest;
+mod backup;
 mod bad_input;
 mod bursts;
 mod cli;

@@ -1,8 +1,8 @@
 //! Logging in (SPEC §3.6–3.7) and recovering a forgotten password (SPEC §3.8–3.9).
 
-mod forgot;
-mod otp;
-mod password;
+pub(crate) mod forgot;
+pub(crate) mod otp;
+pub(crate) mod password;
 
 use axum::Router;
 use axum::http::{HeaderMap, header};

@@ -1,7 +1,7 @@
 //! My Page after login (SPEC §3.10): the home page, re-consent to new document versions, the
 //! account settings, and logging out.
 
-mod settings;
+pub(crate) mod settings;
 
 use askama::Template;
 use axum::Router;

@@ -1,7 +1,7 @@
 //! 「アカウント設定」: change the login ID (the current password, then a code to the new address),
 //! change the password, see and revoke remembered browsers, see recent logins, log out everywhere.
 
-mod email;
+pub(crate) mod email;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};

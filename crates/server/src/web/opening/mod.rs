@@ -1,8 +1,8 @@
 //! 「アカウント作成コードをハローワークで発行済みの求職者」: the account opening flow,
 //! 規約の確認 → 情報の入力 → パスワード登録 → 完了 (SPEC §3.2–3.5).
 
-mod apply;
-mod consent;
+pub(crate) mod apply;
+pub(crate) mod consent;
 mod done;
 mod password;
 

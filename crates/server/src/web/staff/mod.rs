@@ -2,11 +2,11 @@
 //! and every route behind [`CurrentStaff`], which also enforces the office scope's first half
 //! (who is logged in); the flows check the job seeker's office on every action.
 
-mod admin;
-mod auth;
-mod members;
-mod seeker_page;
-mod seekers;
+pub(crate) mod admin;
+pub(crate) mod auth;
+pub(crate) mod members;
+pub(crate) mod seeker_page;
+pub(crate) mod seekers;
 
 use axum::Router;
 use axum::extract::FromRequestParts;

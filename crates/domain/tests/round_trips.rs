@@ -40,8 +40,9 @@ proptest! {
     }
 
     #[test]
+    // Born 1906–2010: aged 15 to 120 on TODAY whatever the month and day.
     fn birth_dates_round_trip_through_iso_and_typed_fields(
-        year in 1906i16..=2011,
+        year in 1906i16..=2010,
         month in 1i8..=12,
         day in 1i8..=28,
     ) {

@@ -124,7 +124,7 @@ both_databases!(a_refused_recipient_shows_refused_on_the_waiting_screen_and_on_t
 
 /// A port on which nothing listens: the mail server is down.
 fn mail_server_down(settings: &mut mypage::config::Settings) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crate::helpers::procs::free_port();
     settings.mail = MailTransport::Smtp(SmtpSettings {
         host: "127.0.0.1".into(),
         port,

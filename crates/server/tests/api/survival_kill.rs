@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::both_databases;
-use crate::helpers::process::{Served, free_port};
+use crate::helpers::process::Served;
+use crate::helpers::procs::free_port;
 use crate::helpers::{Browser, SmtpSink, TestApp};
 
 const PASSWORD: &str = "kushiro-2026-spring";

@@ -80,6 +80,18 @@ fn postgres_url() -> String {
 }
 
 impl Db {
+    /// Drops the test's own PostgreSQL schema (nothing to do for SQLite, whose file goes with
+    /// the test's folder).
+    pub async fn drop_schema(&self) {
+        if let Db::Postgres { admin_url, schema } = self {
+            let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+
     /// A fresh schema on the test PostgreSQL, or `None` (said loudly) when there is none to
     /// reach. Under `CI=true` an unreachable PostgreSQL fails the test instead.
     pub async fn postgres() -> Option<Self> {
@@ -296,13 +308,7 @@ impl TestApp {
     pub async fn finish(self) {
         let _ = self.running.shutdown.send(true);
         self.state.store.close().await;
-        if let Db::Postgres { admin_url, schema } = &self.db {
-            let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
+        self.db.drop_schema().await;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

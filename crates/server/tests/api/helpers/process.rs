@@ -11,11 +11,6 @@ pub struct Served {
     pub base: String,
 }
 
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 impl Served {
     /// Starts the binary with the app's settings plus `extra`, and waits until `/healthz` answers.
     pub async fn start(app: &TestApp, port: u16, data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Self {

@@ -324,14 +324,7 @@ impl Cluster {
         for node in &mut self.nodes {
             node.take();
         }
-        if let Db::Postgres { admin_url, schema } = &self.db {
-            use sqlx::Connection as _;
-            let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
+        self.db.drop_schema().await;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

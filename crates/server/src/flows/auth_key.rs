@@ -90,8 +90,8 @@ pub enum KeyCheck {
     Used,
 }
 
-/// Checks an entered key. The entry is reserved before it is compared, so parallel entries get
-/// no more comparisons than five in a row would.
+/// Checks an entered key. Each entry is decided by one guarded statement, so parallel entries
+/// get no more answers than five in a row would.
 pub async fn check(state: &AppState, auth_key_id: i64, key: &SixDigitCode) -> Result<KeyCheck, FlowError> {
     let now = store::ms(state.now());
     let pool = state.store.pool();
@@ -108,7 +108,7 @@ pub async fn check(state: &AppState, auth_key_id: i64, key: &SixDigitCode) -> Re
             state.metrics.count("mypage_auth_key_failures_total");
             KeyCheck::Wrong { remaining: u32::try_from(remaining).unwrap_or(0) }
         }
-        Entry::WrongAndVoid { .. } => {
+        Entry::WrongAndVoid => {
             state.metrics.count("mypage_auth_key_failures_total");
             KeyCheck::Void
         }

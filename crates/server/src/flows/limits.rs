@@ -91,6 +91,27 @@ impl Limit {
         Ok(outcome)
     }
 
+    /// Decides an attempt whose outcome is already known, in one write transaction serialized
+    /// with every other reservation on the subject: a failure takes a place if one is free and
+    /// keeps it; a success only checks that a place is free and leaves nothing behind. Both are
+    /// refused when the budget is used up. Every burst thus decides as some sequence of the same
+    /// attempts would, and a success never holds a place a parallel attempt could be refused
+    /// for (a reservation held across the comparison did: a burst of right birth dates paused
+    /// their own 求職番号).
+    pub async fn decide(&self, state: &AppState, subject: &str, failed: bool) -> store::Result<Result<(), Refusal>> {
+        if self.is_full(state, subject).await? {
+            return Ok(Err(Refusal::Full));
+        }
+        let mut tx = state.store.begin_write().await?;
+        let outcome = self.reserve_in(&mut tx, state.now(), subject, None).await?.map(Reservation::keep);
+        if failed && outcome.is_ok() {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(outcome)
+    }
+
     /// Whether the budget is used up, by a plain read: enough to refuse before any write lock is
     /// taken, so a flood of refused requests stays read-only. Only a reservation can grant.
     pub async fn is_full(&self, state: &AppState, subject: &str) -> store::Result<bool> {

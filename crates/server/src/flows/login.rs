@@ -239,8 +239,8 @@ pub enum OtpOutcome {
 
 /// Checks the one-time password; on success consumes it and, if asked, remembers the browser.
 ///
-/// Before the entry is compared it is reserved three times over: against the client's failure
-/// budget, the account's budget across challenges, and the challenge's own five entries.
+/// Before the entry is compared it is reserved twice over, against the client's failure budget
+/// and the account's budget across challenges; the challenge's own five entries then decide it.
 pub async fn verify_otp(
     state: &AppState,
     pending: &PendingLogin,
@@ -259,28 +259,35 @@ pub async fn verify_otp(
     if LOGIN_FAILURES_PER_CLIENT.is_full(state, origin.client).await? {
         return Ok(OtpOutcome::ClientLimited);
     }
+    let right = state.keys.verify(Purpose::OneTimePassword, otp.as_str(), &row.otp_hash);
+    // Both budgets are decided in one transaction serialized with the other entries: a wrong
+    // entry takes a place in each and keeps it, a right one needs a place free in each and
+    // leaves nothing, so it never holds the account's last place while a wrong one is refused.
     let mut tx = state.store.begin_write().await?;
     let Ok(client_slot) = LOGIN_FAILURES_PER_CLIENT.reserve_in(&mut tx, now, origin.client, None).await? else {
         return Ok(OtpOutcome::ClientLimited);
     };
-    let account_slot = OTP_FAILURES.reserve_in(&mut tx, now, &row.account_id.to_string(), None).await?;
-    tx.commit().await?;
-    // The budget is used up: nothing is compared. The challenge is left alone, so a parallel
-    // entry that got the budget's last place is still compared (and locks if wrong).
-    let Ok(account_slot) = account_slot else {
-        client_slot.release(state).await?;
+    // The budget is used up: the challenge is left alone, so a parallel entry that got the
+    // budget's last place is still decided (and locks if wrong).
+    let Ok(account_slot) = OTP_FAILURES.reserve_in(&mut tx, now, &row.account_id.to_string(), None).await? else {
         return Ok(OtpOutcome::Locked);
     };
-    let right = || state.keys.verify(Purpose::OneTimePassword, otp.as_str(), &row.otp_hash);
-    let entry = login::enter_otp(pool, row.id, store::ms(now), OTP_MAX_FAILURES, right).await?;
+    if right {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    let entry = login::enter_otp(pool, row.id, store::ms(now), OTP_MAX_FAILURES, || right).await?;
     let wrong = match entry {
         Entry::Right => None,
         Entry::Wrong { remaining } => Some(OtpOutcome::Wrong { remaining: u32::try_from(remaining).unwrap_or(0) }),
-        Entry::WrongAndVoid { .. } => Some(OtpOutcome::Void),
+        Entry::WrongAndVoid => Some(OtpOutcome::Void),
         Entry::Inactive => {
-            // Not compared: nothing counts.
-            client_slot.release(state).await?;
-            account_slot.release(state).await?;
+            // Not decided: nothing counts.
+            if !right {
+                client_slot.release(state).await?;
+                account_slot.release(state).await?;
+            }
             let expired = login::find_challenge(pool, row.id)
                 .await?
                 .is_some_and(|r| r.used_at.is_none() && r.voided_at.is_none() && r.failed_attempts < OTP_MAX_FAILURES);
@@ -289,17 +296,15 @@ pub async fn verify_otp(
     };
     if let Some(outcome) = wrong {
         client_slot.keep();
+        account_slot.keep();
         state.metrics.count("mypage_login_failures_total");
         if account_slot.position() >= OTP_FAILURES.max {
-            account_slot.keep();
             lock_after_otp_failures(state, row.account_id, origin).await?;
             return Ok(OtpOutcome::Locked);
         }
-        account_slot.keep();
         return Ok(outcome);
     }
-    client_slot.release(state).await?;
-    account_slot.release(state).await?;
+    // Nothing to give back: a right entry's places went with its rolled-back transaction.
     let Some(account) = store::accounts::find(pool, row.account_id).await? else {
         return Ok(OtpOutcome::Void);
     };

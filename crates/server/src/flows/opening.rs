@@ -104,8 +104,9 @@ pub enum ApplyOutcome {
 /// Checks the application and, when it holds, mails an auth key.
 ///
 /// Every budget is reserved before the work it guards: the client's failure budget before
-/// anything is looked up, the 求職番号's birth-date budget before the birth date is compared,
-/// the code's entry before the code is compared, the send cap before the key is made. An attempt
+/// anything is looked up, the 求職番号's birth-date budget when the birth date is compared (a
+/// mismatch takes a place, a match needs one free, both serialized with the other entries),
+/// the code's entry when it is compared, the send cap before the key is made. An attempt
 /// that turns out not to count gives its reservation back.
 pub async fn apply(state: &AppState, app: &Application, client: &str, lang: Lang) -> Result<ApplyOutcome, FlowError> {
     // A paused 求職番号 is refused by a plain read before anything is reserved: a flood against
@@ -139,16 +140,17 @@ async fn check_application(
     lang: Lang,
 ) -> Result<ApplyOutcome, FlowError> {
     let number = app.number.as_str();
-    let Ok(number_slot) = BIRTH_DATE_MISMATCHES.reserve(state, number).await? else {
-        return Ok(ApplyOutcome::NumberPaused);
-    };
     let seeker = job_seekers::find_by_number(state.store.pool(), number).await?;
-    let Some(seeker) = seeker.filter(|s| s.birth_date == app.birth_date.to_iso()) else {
-        // A mismatch (or an unknown number, counted the same so both take the same work).
-        number_slot.keep();
+    let seeker = seeker.filter(|s| s.birth_date == app.birth_date.to_iso());
+    // A mismatch (or an unknown number, counted the same so both take the same work) takes a
+    // place in the number's budget; a match only needs one to be free, so that a right birth
+    // date after ten wrong ones is paused as in a sequence.
+    if BIRTH_DATE_MISMATCHES.decide(state, number, seeker.is_none()).await?.is_err() {
+        return Ok(ApplyOutcome::NumberPaused);
+    }
+    let Some(seeker) = seeker else {
         return Ok(ApplyOutcome::NoMatch);
     };
-    number_slot.release(state).await?;
     if accounts::find_by_job_seeker(state.store.pool(), seeker.id).await?.is_some() {
         return Ok(ApplyOutcome::AlreadyOpened);
     }
@@ -205,8 +207,7 @@ async fn enter_code(
     let outcome = match codes::enter(state.store.pool(), code.id, store::ms(now), max, right).await? {
         Entry::Right => return Ok(None),
         Entry::Wrong { remaining } => ApplyOutcome::WrongCode { remaining: u32::try_from(remaining).unwrap_or(0) },
-        Entry::WrongAndVoid { voided_by_this: false } => ApplyOutcome::CodeVoid,
-        Entry::WrongAndVoid { voided_by_this: true } => {
+        Entry::WrongAndVoid => {
             let event = audit::Event {
                 actor: "system",
                 kind: "code.voided",

@@ -94,20 +94,16 @@ pub async fn start(
     Ok(StartOutcome::Pending(record(state, req, target, client, lang).await?))
 }
 
-/// Matches the typed data. The 求職番号's birth-date budget is reserved before the birth date is
-/// compared and kept on a mismatch (as in the opening), so no client can try more than ten birth
-/// dates a day against one number; while it is full nothing is compared and no key is mailed.
+/// Matches the typed data. A mismatch takes a place in the 求職番号's birth-date budget and a
+/// match needs one free (as in the opening), so no client can try more than ten birth dates a
+/// day against one number; while it is full no key is mailed and nothing tells a match apart.
 async fn identify(state: &AppState, req: &RecoveryRequest) -> Result<Target, FlowError> {
     let pool = state.store.pool();
     let number = req.number.as_str();
-    let Ok(number_slot) = BIRTH_DATE_MISMATCHES.reserve(state, number).await? else {
-        return Ok(Target::Paused);
-    };
     let seeker = job_seekers::find_by_number(pool, number).await?.filter(|s| s.birth_date == req.birth_date.to_iso());
-    match &seeker {
-        Some(_) => number_slot.release(state).await?,
-        // A mismatch, or an unknown number, counted the same.
-        None => number_slot.keep(),
+    // A mismatch, or an unknown number, counted the same; a match needs a free place only.
+    if BIRTH_DATE_MISMATCHES.decide(state, number, seeker.is_none()).await?.is_err() {
+        return Ok(Target::Paused);
     }
     // Looked up on every path (no job seeker has id 0), so a mismatch costs what a match does.
     let account = accounts::find_by_job_seeker(pool, seeker.as_ref().map_or(0, |s| s.id)).await?;

@@ -78,4 +78,4 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, new: &NewAuthKey<
     Ok(id)
 }
 
-single_use_statements!("auth_keys", enter, reserve_entry, unreserve_entry, void, consume);
+single_use_statements!("auth_keys", enter, count_wrong_entry, is_open, void, consume);

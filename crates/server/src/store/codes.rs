@@ -1,5 +1,5 @@
-//! `account_codes`: アカウント作成コード, stored only as keyed hashes. Entries are reserved
-//! before they are compared and consumption is guarded (`single_use_statements!`), so both stay
+//! `account_codes`: アカウント作成コード, stored only as keyed hashes. Entries are decided
+//! one statement each and consumption is guarded (`single_use_statements!`), so both stay
 //! exact under concurrent requests on any number of nodes; a code is consumed only before it
 //! expires.
 
@@ -88,4 +88,4 @@ pub async fn insert<'e>(
     Ok(id)
 }
 
-single_use_statements!("account_codes", enter, reserve_entry, unreserve_entry, void, consume);
+single_use_statements!("account_codes", enter, count_wrong_entry, is_open, void, consume);

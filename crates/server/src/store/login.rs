@@ -179,8 +179,8 @@ pub async fn find_challenge<'e>(ex: impl Executor<'e, Database = Any>, id: i64) 
 single_use_statements!(
     "login_challenges",
     enter_otp,
-    reserve_challenge_entry,
-    unreserve_challenge_entry,
+    count_wrong_challenge_entry,
+    challenge_is_open,
     void_challenge,
     consume_challenge
 );

@@ -6,16 +6,20 @@
 //! lives here and nowhere else.
 
 /// The guarded statements of every single-use secret (account creation codes, auth keys,
-/// one-time passwords, email-change codes). An entry is *reserved* before it is compared: the
-/// reservation counts it as wrong, and is refused once `max` entries are counted or the secret is
-/// no longer active, so a burst of parallel entries gets no more comparisons than a sequence. A
-/// right entry gives its reservation back; the entry that reaches `max` and is wrong voids the
-/// secret. Each is one statement whose WHERE re-checks the secret's state, exact on any node.
+/// one-time passwords, email-change codes). The typed entry is compared first (a keyed hash, no
+/// database), and its answer is then decided by one statement whose WHERE re-checks the
+/// secret's state, exact on any node: a wrong entry is counted (and the `max`-th voids the
+/// secret in the same statement), a right one only reads that the secret is still active with
+/// fewer than `max` wrong entries. Every entry is thus decided at one point in the order of the
+/// others, so a burst of parallel entries gets what the same entries in some sequence get: at
+/// most `max` wrong ones answered, and none after the secret is void. A right entry holds no
+/// place while it is decided (when it held one, two wrong entries could void a code after nine).
 macro_rules! single_use_statements {
-    ($table:literal, $enter:ident, $reserve:ident, $unreserve:ident, $void:ident, $consume:ident) => {
-        /// Counts one entry before it is compared. Returns its number (1 for the first), or
-        /// `None` when the secret is void, used, expired or has `max` entries counted.
-        pub async fn $reserve<'e>(
+    ($table:literal, $enter:ident, $count_wrong:ident, $is_open:ident, $void:ident, $consume:ident) => {
+        /// Counts one wrong entry, voiding the secret when it is the `max`-th. Returns its number
+        /// (1 for the first), or `None` when the secret is void, used, expired or has `max`
+        /// wrong entries counted.
+        pub async fn $count_wrong<'e>(
             ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
             id: i64,
             now_ms: i64,
@@ -24,7 +28,8 @@ macro_rules! single_use_statements {
             Ok(sqlx::query_scalar(concat!(
                 "UPDATE ",
                 $table,
-                " SET failed_attempts = failed_attempts + 1 \
+                " SET failed_attempts = failed_attempts + 1, \
+                 voided_at = CASE WHEN failed_attempts + 1 >= $3 THEN $2 ELSE NULL END \
                  WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL AND expires_at > $2 \
                  AND failed_attempts < $3 RETURNING failed_attempts"
             ))
@@ -35,20 +40,26 @@ macro_rules! single_use_statements {
             .await?)
         }
 
-        /// Gives back the reservation of an entry that was right: only wrong entries count.
-        pub async fn $unreserve<'e>(
+        /// Whether the secret is still active with fewer than `max` wrong entries: what a right
+        /// entry needs, read in one statement.
+        pub async fn $is_open<'e>(
             ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
             id: i64,
-        ) -> $crate::store::Result<()> {
-            sqlx::query(concat!(
-                "UPDATE ",
+            now_ms: i64,
+            max: i64,
+        ) -> $crate::store::Result<bool> {
+            let open: Option<i64> = sqlx::query_scalar(concat!(
+                "SELECT id FROM ",
                 $table,
-                " SET failed_attempts = failed_attempts - 1 WHERE id = $1 AND failed_attempts > 0"
+                " WHERE id = $1 AND voided_at IS NULL AND used_at IS NULL AND expires_at > $2 \
+                 AND failed_attempts < $3"
             ))
             .bind(id)
-            .execute(ex)
+            .bind(now_ms)
+            .bind(max)
+            .fetch_optional(ex)
             .await?;
-            Ok(())
+            Ok(open.is_some())
         }
 
         /// Voids the secret if it is still neither void nor used; true when this call voided it.
@@ -70,8 +81,7 @@ macro_rules! single_use_statements {
                 == 1)
         }
 
-        /// One entry: reserved, then compared by `right`, then given back (right), counted
-        /// (wrong), or counted and the secret voided (the `max`-th wrong entry).
+        /// One entry: compared by `right`, then decided (see the macro's doc).
         pub async fn $enter(
             pool: &sqlx::AnyPool,
             id: i64,
@@ -79,20 +89,18 @@ macro_rules! single_use_statements {
             max: i64,
             right: impl FnOnce() -> bool,
         ) -> $crate::store::Result<$crate::store::Entry> {
-            let Some(n) = $reserve(pool, id, now_ms, max).await? else {
-                return Ok($crate::store::Entry::Inactive);
-            };
             if right() {
-                $unreserve(pool, id).await?;
-                return Ok($crate::store::Entry::Right);
+                return Ok(if $is_open(pool, id, now_ms, max).await? {
+                    $crate::store::Entry::Right
+                } else {
+                    $crate::store::Entry::Inactive
+                });
             }
-            if n >= max {
-                // A right entry's reservation given back can let two wrong ones reach `max`;
-                // only the one that voids the secret says so.
-                let voided_by_this = $void(pool, id, now_ms).await?;
-                return Ok($crate::store::Entry::WrongAndVoid { voided_by_this });
-            }
-            Ok($crate::store::Entry::Wrong { remaining: max - n })
+            Ok(match $count_wrong(pool, id, now_ms, max).await? {
+                None => $crate::store::Entry::Inactive,
+                Some(n) if n >= max => $crate::store::Entry::WrongAndVoid,
+                Some(n) => $crate::store::Entry::Wrong { remaining: max - n },
+            })
         }
 
         /// Marks the secret used if it is still active; false when not (or another request won).
@@ -123,11 +131,8 @@ pub enum Entry {
     Wrong {
         remaining: i64,
     },
-    /// A wrong entry, and the secret is now void: voided by this entry (the last allowed), or by
-    /// a parallel one that also reached the last place after a right entry gave its place back.
-    WrongAndVoid {
-        voided_by_this: bool,
-    },
+    /// The last wrong entry allowed: it voided the secret.
+    WrongAndVoid,
     /// Not compared: the secret is void, used, expired, or its entries are all taken.
     Inactive,
 }

@@ -105,4 +105,4 @@ pub async fn purge_before<'e>(ex: impl Executor<'e, Database = Any>, before_ms: 
         .rows_affected())
 }
 
-single_use_statements!("recovery_requests", enter, reserve_entry, unreserve_entry, void, consume);
+single_use_statements!("recovery_requests", enter, count_wrong_entry, is_open, void, consume);

@@ -175,8 +175,8 @@ pub async fn find_email_change<'e>(ex: impl Executor<'e, Database = Any>, id: i6
 single_use_statements!(
     "email_changes",
     enter_email_change_code,
-    reserve_email_change_entry,
-    unreserve_email_change_entry,
+    count_wrong_email_change_entry,
+    email_change_is_open,
     void_email_change,
     consume_email_change
 );

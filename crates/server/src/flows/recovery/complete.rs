@@ -1,5 +1,5 @@
 //! The password + 認証キー step of recovery: the entry is counted on the request's row on every
-//! path (reserved before it is compared, five wrong entries void it, it expires with the key),
+//! path (decided by one guarded statement, five wrong entries void it, it expires with the key),
 //! and only a right key of a request that named a job seeker resets the password or opens the
 //! account, in one transaction.
 
@@ -58,7 +58,7 @@ pub async fn complete(
             state.metrics.count("mypage_auth_key_failures_total");
             return Ok(ResetOutcome::WrongKey { remaining: u32::try_from(remaining).unwrap_or(0) });
         }
-        Entry::WrongAndVoid { .. } => {
+        Entry::WrongAndVoid => {
             state.metrics.count("mypage_auth_key_failures_total");
             return Ok(ResetOutcome::KeyVoid);
         }

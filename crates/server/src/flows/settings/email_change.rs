@@ -145,7 +145,7 @@ pub async fn confirm_email_change(
         Entry::Wrong { remaining } => {
             return Ok(EmailConfirm::Wrong { remaining: u32::try_from(remaining).unwrap_or(0) });
         }
-        Entry::WrongAndVoid { .. } => return Ok(EmailConfirm::Void),
+        Entry::WrongAndVoid => return Ok(EmailConfirm::Void),
         Entry::Inactive => {
             let expired = row.used_at.is_none() && row.voided_at.is_none() && store::ms(now) >= row.expires_at;
             return Ok(if expired { EmailConfirm::Expired } else { EmailConfirm::Void });

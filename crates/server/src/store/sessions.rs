@@ -80,9 +80,27 @@ pub async fn touch<'e>(
     Ok(())
 }
 
-pub async fn save_data<'e>(ex: impl Executor<'e, Database = Any>, id_hash: &str, data: &str) -> Result<()> {
-    sqlx::query("UPDATE sessions SET data = $2 WHERE id_hash = $1").bind(id_hash).bind(data).execute(ex).await?;
-    Ok(())
+/// Stores `data` only over `loaded`, the data the caller read: false when another request of the
+/// same browser stored its own change in between (or the session ended).
+pub async fn replace_data<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id_hash: &str,
+    loaded: &str,
+    data: &str,
+) -> Result<bool> {
+    Ok(sqlx::query("UPDATE sessions SET data = $3 WHERE id_hash = $1 AND data = $2")
+        .bind(id_hash)
+        .bind(loaded)
+        .bind(data)
+        .execute(ex)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// The flow data stored now, or `None` when the session ended.
+pub async fn data_of<'e>(ex: impl Executor<'e, Database = Any>, id_hash: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT data FROM sessions WHERE id_hash = $1").bind(id_hash).fetch_optional(ex).await?)
 }
 
 pub async fn delete<'e>(ex: impl Executor<'e, Database = Any>, id_hash: &str) -> Result<()> {

@@ -80,8 +80,14 @@ pub struct Session {
     pub csrf: String,
     pub account_id: Option<i64>,
     pub staff_id: Option<i64>,
+    /// Read as loaded; changed only through [`Session::update`] and [`Session::keep`].
     pub data: FlowData,
+    /// The data as stored when loaded (or last stored by this request), for the compare-and-set.
+    stored: String,
 }
+
+/// How often a change is applied again over a parallel request's change before giving up.
+const UPDATE_TRIES: usize = 8;
 
 /// Job seekers' sessions and staff sessions: separate cookies, never valid in each other's realm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,8 +156,6 @@ pub async fn load_in(state: &AppState, realm: Realm, headers: &HeaderMap) -> Res
     if now_ms - row.last_seen_at >= TOUCH_INTERVAL.as_millis() as i64 {
         sessions::touch(state.store.pool(), &id_hash, now_ms, now_ms + IDLE_TIMEOUT.as_millis() as i64).await?;
     }
-    // A session from an older release whose data no longer parses starts its flow again.
-    let data = serde_json::from_str(&row.data).unwrap_or_default();
     Ok(Some(Session {
         id_hash: row.id_hash,
         pre: None,
@@ -159,7 +163,8 @@ pub async fn load_in(state: &AppState, realm: Realm, headers: &HeaderMap) -> Res
         csrf: row.csrf_token,
         account_id: row.account_id,
         staff_id: row.staff_id,
-        data,
+        data: parse_data(&row.data),
+        stored: row.data,
     }))
 }
 
@@ -201,7 +206,13 @@ pub async fn start_in(
         abs_expires_at: now + ABSOLUTE_TIMEOUT.as_millis() as i64,
     };
     sessions::insert(state.store.pool(), &new, now).await?;
-    Ok((Session { id_hash, pre: None, realm, csrf, account_id, staff_id, data }, set_cookie(state, realm, &token)?))
+    let session = Session { id_hash, pre: None, realm, csrf, account_id, staff_id, data, stored: json };
+    Ok((session, set_cookie(state, realm, &token)?))
+}
+
+/// A session from an older release whose data no longer parses starts its flow again.
+fn parse_data(json: &str) -> FlowData {
+    serde_json::from_str(json).unwrap_or_default()
 }
 
 /// The live session, or a pre-session (with the cookie to set when the browser had none).
@@ -234,6 +245,7 @@ fn pre_session(state: &AppState, realm: Realm, headers: &HeaderMap, nonce: Nonce
         account_id: None,
         staff_id: None,
         data: FlowData { opened, ..FlowData::default() },
+        stored: String::new(),
     }
 }
 
@@ -360,26 +372,48 @@ impl Session {
         Ok(())
     }
 
-    /// Stores the flow data: a pre-session becomes a stored session here, with a new token and
-    /// CSRF token, and the cookie to set is returned.
-    pub async fn keep(&mut self, state: &AppState) -> Result<Option<HeaderValue>, AppError> {
+    /// Changes the flow data with `change` and stores it: a pre-session becomes a stored session
+    /// here, with a new token and CSRF token, and the cookie to set is returned.
+    pub async fn keep(
+        &mut self,
+        state: &AppState,
+        change: impl Fn(&mut FlowData),
+    ) -> Result<Option<HeaderValue>, AppError> {
         if self.pre.is_none() {
-            self.save(state).await?;
+            self.update(state, change).await?;
             return Ok(None);
         }
+        change(&mut self.data);
         let (stored, cookie) =
             start_in(state, self.realm, self.account_id, self.staff_id, std::mem::take(&mut self.data)).await?;
         *self = stored;
         Ok(Some(cookie))
     }
 
-    /// Stores the flow data of a stored session (see [`Session::keep`] for a pre-session).
-    pub async fn save(&self, state: &AppState) -> Result<(), AppError> {
+    /// Changes the flow data of a stored session with `change` and stores it (see
+    /// [`Session::keep`] for a pre-session). Another request of the same browser may have stored
+    /// its own change since this one loaded the session (two tabs opening the two documents): the
+    /// data is stored only over what this request loaded, and otherwise `change` is applied again
+    /// to what is stored now, so neither change is lost.
+    pub async fn update(&mut self, state: &AppState, change: impl Fn(&mut FlowData)) -> Result<(), AppError> {
         if self.pre.is_some() {
-            return Err(AppError::Internal("save of a pre-session: use keep".into()));
+            return Err(AppError::Internal("update of a pre-session: use keep".into()));
         }
-        let json = serde_json::to_string(&self.data).map_err(|e| AppError::Internal(e.to_string()))?;
-        sessions::save_data(state.store.pool(), &self.id_hash, &json).await?;
-        Ok(())
+        let pool = state.store.pool();
+        change(&mut self.data);
+        for _ in 0..UPDATE_TRIES {
+            let json = serde_json::to_string(&self.data).map_err(|e| AppError::Internal(e.to_string()))?;
+            if sessions::replace_data(pool, &self.id_hash, &self.stored, &json).await? {
+                self.stored = json;
+                return Ok(());
+            }
+            let Some(now) = sessions::data_of(pool, &self.id_hash).await? else {
+                return Err(AppError::SessionExpired);
+            };
+            self.data = parse_data(&now);
+            self.stored = now;
+            change(&mut self.data);
+        }
+        Err(AppError::Internal("the session's data kept changing under parallel requests".into()))
     }
 }

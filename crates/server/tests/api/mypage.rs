@@ -60,6 +60,53 @@ async fn a_new_terms_version_must_be_accepted_before_the_settings(app: &TestApp)
 }
 both_databases!(a_new_terms_version_must_be_accepted_before_the_settings);
 
+async fn documents_opened_in_parallel_tabs_are_all_remembered(app: &TestApp) {
+    app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
+    let browser = app.browser();
+    logged_in(app, &browser, EMAIL, PASSWORD, false).await;
+    let node = app.add_node().await;
+    let cookie = browser.cookie_header();
+    // Each round publishes new versions of both documents, which are then opened at once in
+    // several tabs over two nodes: each request loads the session before the others store their
+    // mark, and none may store over another's (a lost mark refuses the consent).
+    for version in 2..8 {
+        for kind in ["privacy", "terms"] {
+            sqlx::query(
+                "INSERT INTO policy_documents (kind, version, title, body, published_at) VALUES ($1, $2, $1, 'x', 0)",
+            )
+            .bind(kind)
+            .bind(version)
+            .execute(app.state.store.pool())
+            .await
+            .unwrap();
+        }
+        let csrf = browser.get("/mypage/consent").await.csrf();
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(16));
+        let tabs: Vec<_> = (0..16)
+            .map(|i| {
+                let base = if i % 2 == 0 { app.base.clone() } else { node.base.clone() };
+                let kind = if i % 4 < 2 { "privacy" } else { "terms" };
+                let (cookie, barrier) = (cookie.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    let tab = Browser::new(&base);
+                    // Connected before the barrier, so the requests meet at the server together.
+                    tab.get("/healthz").await;
+                    barrier.wait().await;
+                    tab.get_with_headers(&format!("/opening/documents/{kind}?return=mypage"), &[("cookie", &cookie)])
+                        .await
+                        .status
+                })
+            })
+            .collect();
+        for tab in tabs {
+            assert_eq!(tab.await.unwrap(), 200);
+        }
+        browser.post("/mypage/consent", &[("csrf", &csrf)]).await.assert_redirect("/mypage");
+    }
+    assert_eq!(app.scalar("SELECT terms_version FROM accounts").await, 7);
+}
+both_databases!(documents_opened_in_parallel_tabs_are_all_remembered);
+
 async fn changing_the_email_needs_the_code_sent_to_the_new_address(app: &TestApp) {
     app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
     let browser = app.browser();

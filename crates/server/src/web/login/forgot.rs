@@ -113,8 +113,7 @@ pub async fn submit(
             Ok(page::html(forgot_page(t, session.csrf, &form, errors, notice).render()?, true))
         }
         StartOutcome::Pending(pending) => {
-            session.data.pending_reset = Some(pending);
-            let cookie = session.keep(&state).await?;
+            let cookie = session.keep(&state, |d| d.pending_reset = Some(pending.clone())).await?;
             Ok(page::with_cookie(page::see_other("/login/forgot/password"), cookie))
         }
     }
@@ -201,8 +200,8 @@ pub async fn submit_password(
     let outcome = recovery::complete(&state, &pending, consent, &new_password, &key, &origin, request_lang()).await?;
     let notice = match outcome {
         ResetOutcome::Reset | ResetOutcome::Opened => {
-            session.data = FlowData { just_reset: Some(outcome == ResetOutcome::Opened), ..Default::default() };
-            session.save(&state).await?;
+            let opened = outcome == ResetOutcome::Opened;
+            session.update(&state, |d| *d = FlowData { just_reset: Some(opened), ..Default::default() }).await?;
             return Ok(page::see_other("/login/forgot/done"));
         }
         ResetOutcome::NeedsConsent => return Ok(page::see_other("/opening/consent")),

@@ -138,8 +138,7 @@ pub async fn submit(
 }
 
 async fn back_to_login(state: &AppState, mut session: Session, notice: &str) -> Result<Response, AppError> {
-    session.data.pending_login = None;
-    session.save(state).await?;
+    session.update(state, |d| d.pending_login = None).await?;
     Ok(page::see_other(&format!("/login?notice={notice}")))
 }
 
@@ -166,8 +165,7 @@ pub async fn resend(
     let t = catalog(request_lang());
     match login::resend_otp(&state, &pending, request_lang()).await? {
         OtpResend::Sent(new) => {
-            session.data.pending_login = Some(new);
-            session.save(&state).await?;
+            session.update(&state, |d| d.pending_login = Some(new.clone())).await?;
             render(&state, &session, Errors::default(), None, true, false).await
         }
         OtpResend::Cooldown { seconds } => {

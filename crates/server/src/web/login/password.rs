@@ -138,8 +138,7 @@ pub async fn submit(
         PasswordOutcome::ClientLimited => Ok(rerender(session, errors, Some(t.get("login.notice.client_limited")))?),
         PasswordOutcome::OtpLimited => Ok(rerender(session, errors, Some(t.get("login.notice.otp_limited")))?),
         PasswordOutcome::OtpSent(pending) => {
-            session.data.pending_login = Some(pending);
-            let cookie = session.keep(&state).await?;
+            let cookie = session.keep(&state, |d| d.pending_login = Some(pending.clone())).await?;
             Ok(page::with_cookie(page::see_other("/login/otp"), cookie))
         }
         PasswordOutcome::LoggedIn { account_id } => {

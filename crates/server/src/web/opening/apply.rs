@@ -150,8 +150,7 @@ pub async fn submit(
     let mut already_opened = false;
     match outcome {
         ApplyOutcome::KeySent(pending) => {
-            session.data.pending = Some(pending);
-            session.save(&state).await?;
+            session.update(&state, |d| d.pending = Some(pending.clone())).await?;
             return Ok(page::see_other("/opening/password"));
         }
         ApplyOutcome::NoMatch => errors.add("job_seeker_number", t.get("opening.apply.error.no_match")),

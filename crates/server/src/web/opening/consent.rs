@@ -96,12 +96,16 @@ pub async fn document(
     let kind = DocumentKind::parse(&kind).ok_or(AppError::NotFound)?;
     let doc = opening::current_document(&state, kind).await?;
     let (mut session, pre_cookie) = session::load_or_pre(&state, &headers).await?;
-    session.data.mark_opened(kind, doc.version);
     // A visitor without a session keeps the mark in a signed cookie: opening a document writes nothing.
-    let docs_cookie = match session.pre_session() {
-        Some(nonce) => Some(presession::opened_cookie(&state, nonce, &session.data.opened)?),
+    let docs_cookie = match session.pre_session().cloned() {
+        Some(nonce) => {
+            session.data.mark_opened(kind, doc.version);
+            Some(presession::opened_cookie(&state, &nonce, &session.data.opened)?)
+        }
         None => {
-            session.save(&state).await?;
+            if !session.data.has_opened(kind, doc.version) {
+                session.update(&state, |d| d.mark_opened(kind, doc.version)).await?;
+            }
             None
         }
     };
@@ -181,10 +185,10 @@ pub async fn submit(
             None => page::html(page.render()?, true),
         });
     }
-    session.data.consent =
-        Some(Consent { privacy_version: privacy.version, terms_version: terms.version, at_ms: store::ms(state.now()) });
+    let consent =
+        Consent { privacy_version: privacy.version, terms_version: terms.version, at_ms: store::ms(state.now()) };
     // The first state this visitor has to keep: a pre-session becomes a stored session here.
-    let cookie = session.keep(&state).await?;
+    let cookie = session.keep(&state, |d| d.consent = Some(consent)).await?;
     // The pre-cutoff path (SPEC §3.9) consents on its way to the recovery password step.
     let legacy = session.data.pending_reset.as_ref().is_some_and(|p| p.legacy);
     Ok(page::with_cookie(page::see_other(if legacy { "/login/forgot/password" } else { "/opening/apply" }), cookie))

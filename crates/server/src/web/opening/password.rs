@@ -87,8 +87,7 @@ pub async fn submit(
     let outcome = opening::complete(&state, &pending, consent, &new_password, &key, &client, request_lang()).await?;
     let notice = match outcome {
         CompleteOutcome::Opened { .. } => {
-            session.data = session::FlowData { just_opened: true, ..Default::default() };
-            session.save(&state).await?;
+            session.update(&state, |d| *d = session::FlowData { just_opened: true, ..Default::default() }).await?;
             return Ok(page::see_other("/opening/done"));
         }
         CompleteOutcome::WrongKey { remaining } => {
@@ -118,8 +117,7 @@ pub async fn resend(
     let t = catalog(request_lang());
     match opening::resend(&state, &pending, &client, request_lang()).await? {
         ResendOutcome::Sent(new_pending) => {
-            session.data.pending = Some(new_pending.clone());
-            session.save(&state).await?;
+            session.update(&state, |d| d.pending = Some(new_pending.clone())).await?;
             render(&state, &session, &new_pending, "", Errors::default(), None, true).await
         }
         ResendOutcome::Cooldown { seconds } => {

@@ -62,8 +62,7 @@ pub async fn start_email(
     let (field, message) =
         match flow::start_email_change(&state, current.account_id, &password, &email, &client, lang).await? {
             EmailChangeStart::Sent(change_id) => {
-                session.data.email_change = Some((change_id, email.as_str().to_owned()));
-                session.save(&state).await?;
+                session.update(&state, |d| d.email_change = Some((change_id, email.as_str().to_owned()))).await?;
                 return Ok(page::see_other("/mypage/settings/email/confirm"));
             }
             EmailChangeStart::WrongPassword => ("email_password", "mypage.settings.password_wrong_current"),
@@ -144,8 +143,7 @@ pub async fn confirm_email(
     .await?;
     let message = match outcome {
         EmailConfirm::Changed => {
-            session.data.email_change = None;
-            session.save(&state).await?;
+            session.update(&state, |d| d.email_change = None).await?;
             return Ok(page::see_other("/mypage/settings?done=email"));
         }
         EmailConfirm::Wrong { remaining } => {
@@ -155,8 +153,7 @@ pub async fn confirm_email(
         EmailConfirm::Void => t.get("mypage.settings.email_code_void"),
         EmailConfirm::Expired => t.get("mypage.settings.email_code_expired"),
     };
-    session.data.email_change = None;
-    session.save(&state).await?;
+    session.update(&state, |d| d.email_change = None).await?;
     let mut errors = Errors::default();
     errors.add("email", message);
     render(&state, &current, &email, errors, None).await

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::both_databases;
-use crate::helpers::process::Served;
+use crate::helpers::procs::Served;
 use crate::helpers::procs::free_port;
 use crate::helpers::{Browser, SmtpSink, TestApp};
 
@@ -192,7 +192,7 @@ async fn killed_under_load_and_restarted_loses_nothing_and_delivers_at_once(app:
         assert!(holding.elapsed() < Duration::from_secs(10), "no mail was sent in 10 s");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    served.kill();
+    served.proc.kill();
     let killed_at = Instant::now();
     tally.killed.store(true, Ordering::SeqCst);
     let (mut interrupted, mut waiting) = (0, 0);
@@ -343,7 +343,7 @@ async fn sigterm_while_a_request_and_a_send_are_in_flight(app: &TestApp, hold: D
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let signalled = Instant::now();
-    served.terminate();
+    served.proc.signal_term();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err(),
@@ -354,7 +354,7 @@ async fn sigterm_while_a_request_and_a_send_are_in_flight(app: &TestApp, hold: D
     stream.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 303"), "the request in flight is answered: {answer}");
     assert!(answer.contains("location: /login/forgot/password"), "{answer}");
-    let status = served.wait_exit(grace + Duration::from_secs(5)).await.expect("exits within the grace");
+    let status = served.proc.wait_exit(grace + Duration::from_secs(5)).await.expect("exits within the grace");
     let took = signalled.elapsed();
     assert!(status.success(), "exit status {status:?}");
     assert!(took < grace + Duration::from_secs(3), "stopped in {took:?} with a grace of {grace:?}");

@@ -3,7 +3,6 @@
 
 pub mod browser;
 pub mod burst;
-pub mod process;
 pub mod procs;
 pub mod smtp;
 

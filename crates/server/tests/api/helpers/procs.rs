@@ -3,10 +3,10 @@
 //! temporary folder and is stopped when dropped. Everything listens on 127.0.0.1 only.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Db, SmtpSink};
+use super::{Db, SmtpSink, TestApp};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
@@ -130,8 +130,9 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Starts `cmd` with its output appended to `log` (a restarted process keeps the first log).
     pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Self {
-        let out = std::fs::File::create(&log).unwrap();
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
         let err = out.try_clone().unwrap();
         let child = cmd.stdin(Stdio::null()).stdout(out).stderr(err).spawn().unwrap();
         Self { child: Some(child), name: name.to_owned(), log }
@@ -141,11 +142,36 @@ impl Proc {
         i32::try_from(self.child.as_ref().unwrap().id()).unwrap()
     }
 
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// SIGTERM, as an init system or orchestrator stops a service; does not wait.
+    pub fn signal_term(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// The exit status if the process ends within `bound`.
+    pub async fn wait_exit(&mut self, bound: Duration) -> Option<ExitStatus> {
+        let started = Instant::now();
+        while started.elapsed() < bound {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.child = None;
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
     /// Sends SIGTERM and waits (at most `bound`) for the process to exit; returns how long it took.
     pub fn terminate(&mut self, bound: Duration) -> Duration {
         let started = Instant::now();
-        let status = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().unwrap();
-        assert!(status.success());
+        self.signal_term();
         let mut child = self.child.take().unwrap();
         loop {
             if child.try_wait().unwrap().is_some() {
@@ -162,6 +188,28 @@ impl Proc {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// `mypage serve`, the binary as an operator runs it, started by a test on a free port against
+/// the test's database and SMTP server; killed with SIGKILL or stopped with SIGTERM.
+pub struct Served {
+    pub proc: Proc,
+    pub base: String,
+}
+
+impl Served {
+    /// Starts the binary with the app's settings plus `extra`, and waits until `/healthz` answers.
+    pub async fn start(app: &TestApp, port: u16, data_dir: &Path, extra: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mypage"));
+        cmd.arg("serve").env_clear().envs(app.binary_env(port, data_dir));
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let proc = Proc::spawn(&format!("mypage serve on {port}"), cmd, app.temp_path(&format!("serve-{port}.log")));
+        let base = format!("http://localhost:{port}");
+        wait_ready(&format!("{base}/healthz"), Duration::from_secs(30), &proc).await;
+        Self { proc, base }
     }
 }
 

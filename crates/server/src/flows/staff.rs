@@ -317,17 +317,30 @@ pub async fn confirm_enrolment(
     staff_id: i64,
     tag: &str,
     code: &str,
+    client: &str,
 ) -> Result<Option<bool>, FlowError> {
     let Some(row) = pending_member(state, staff_id, tag).await? else { return Ok(None) };
     let now = state.now();
     let step =
         TotpSecret::open(&row.totp_secret, &state.keys).and_then(|s| s.verify(code.trim(), now, row.totp_last_step));
-    match step {
-        Some(step) if staff::accept_step(state.store.pool(), row.id, step, store::ms(now)).await? => {
-            Ok(Some(row.must_change_password == 1))
-        }
-        _ => Ok(None),
+    let Some(step) = step else { return Ok(None) };
+    // The second factor and its audit event commit together: a new authenticator is what an
+    // investigation of a staff account asks about first.
+    let mut tx = state.store.begin_write().await?;
+    if !staff::accept_step(&mut *tx, row.id, step, store::ms(now)).await? {
+        return Ok(None);
     }
+    let actor = format!("staff:{}", row.login_id);
+    let event = audit::Event {
+        actor: &actor,
+        kind: "staff.enrolled",
+        job_seeker_id: None,
+        detail: "authenticator app enrolled",
+        client_addr: Some(client),
+    };
+    audit::record(&mut *tx, &event, store::ms(now)).await?;
+    tx.commit().await?;
+    Ok(Some(row.must_change_password == 1))
 }
 
 #[derive(Debug, PartialEq, Eq)]

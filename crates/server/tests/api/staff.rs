@@ -54,10 +54,13 @@ pub(crate) async fn staff_browser(app: &TestApp, login_id: &str, role: Role, off
     let secret = secret_shown(&enroll);
     let wrong = browser.post("/staff/enroll", &[("csrf", &enroll.csrf()), ("totp", "000000")]).await;
     assert_eq!(wrong.status, 422);
+    let enrolled = "SELECT COUNT(*) FROM audit_events WHERE kind = 'staff.enrolled' AND client_addr IS NOT NULL";
+    let before = app.scalar(enrolled).await;
     browser
         .post("/staff/enroll", &[("csrf", &enroll.csrf()), ("totp", &code_now(app, &secret))])
         .await
         .assert_redirect("/staff/password");
+    assert_eq!(app.scalar(enrolled).await, before + 1, "the new authenticator is audited, once");
     browser.get("/staff").await.assert_redirect("/staff/password");
     let form = browser.get("/staff/password").await;
     browser

@@ -172,6 +172,7 @@ pub struct CodeForm {
 
 pub async fn submit_enroll(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
@@ -179,7 +180,7 @@ pub async fn submit_enroll(
     let (Some(staff_id), Some(tag)) = (session.data.staff_pending, session.data.staff_pending_tag.clone()) else {
         return Ok(page::see_other("/staff/login"));
     };
-    match staff::confirm_enrolment(&state, staff_id, &tag, &form.totp).await? {
+    match staff::confirm_enrolment(&state, staff_id, &tag, &form.totp, &client).await? {
         Some(must_change) => {
             let to = if must_change { "/staff/password" } else { "/staff" };
             rotate(&state, session, Some(staff_id), FlowData::default(), to).await

@@ -122,6 +122,27 @@ async fn a_burst_of_birth_dates_for_one_number_compares_ten_and_then_mails_nothi
 }
 both_databases!(a_burst_of_birth_dates_for_one_number_compares_ten_and_then_mails_nothing);
 
+async fn a_burst_of_recovery_requests_from_one_client_gets_exactly_its_thirty(app: &TestApp) {
+    let node = app.add_node().await;
+    let max = mypage::flows::recovery::RECOVERY_PER_CLIENT.max;
+    let mut burst = Vec::new();
+    for i in 0..max + 10 {
+        let base = if i % 2 == 0 { &app.base } else { &node.base };
+        // Distinct unknown numbers, so only the client's budget is in play.
+        let number = format!("60049-{:08}", 2000 + i);
+        burst.push(forgot_post(base, NOBODY, &number, BIRTH).await);
+    }
+    let pages = release_together(burst).await;
+    let limited = mypage::i18n::catalog(mypage::i18n::Lang::Ja).get("login.notice.client_limited");
+    let accepted = count(&pages, |p| p.location.as_deref() == Some("/login/forgot/password"));
+    assert_eq!((accepted, count(&pages, |p| p.contains(&limited))), (max as usize, 10));
+    let requested = "SELECT COUNT(*) FROM audit_events WHERE kind = 'recovery.requested'";
+    assert_eq!(app.scalar(requested).await, max, "a refused request leaves nothing behind");
+    // Each accepted request told the typed address that nothing matched; the refused sent nothing.
+    assert_eq!(keys_and_notices(&app.deliver_mail().await), (vec![], vec![NOBODY; max as usize]));
+}
+both_databases!(a_burst_of_recovery_requests_from_one_client_gets_exactly_its_thirty);
+
 /// Registers a job seeker whose address the counter registered before the cutoff (SPEC §3.9): they
 /// can open through the code and through recovery alike.
 async fn register_legacy(app: &TestApp, number: &str, email: &str) -> String {

@@ -4,12 +4,13 @@
 //! without bound: a fixed number of workers run at once, a bounded number wait, and anything past
 //! that is refused at once as [`HashError::Busy`] (the web layer answers 503 with Retry-After).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use argon2::Argon2;
+use argon2::password_hash::PasswordHasher as _;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use mypage_domain::secret::Secret;
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,10 @@ pub struct PasswordHasher {
     completed: Arc<std::sync::atomic::AtomicU64>,
     /// Verified against when an account does not exist, so both cases cost the same time.
     dummy_hash: Arc<str>,
+    /// argon2's working memory, kept between verifications: at most one buffer per worker (no more
+    /// run at once), so a login neither allocates and zeroes 19 MiB nor leaves them behind in the
+    /// malloc arena of whichever blocking thread ran it.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl PasswordHasher {
@@ -45,6 +50,7 @@ impl PasswordHasher {
             refused: Arc::default(),
             completed: Arc::default(),
             dummy_hash: dummy_hash.into(),
+            memory: Arc::default(),
         })
     }
 
@@ -124,14 +130,40 @@ impl Admission {
         let password = password.expose().as_bytes().to_vec();
         let exists = stored.is_some();
         let phc = stored.unwrap_or_else(|| self.hasher.dummy_hash.to_string());
+        let memory = self.hasher.memory.clone();
         let matched = self
             .run(move || {
-                let parsed = PasswordHash::new(&phc).map_err(|e| HashError::Internal(e.to_string()))?;
-                Ok(Argon2::default().verify_password(&password, &parsed).is_ok())
+                let mut blocks = memory.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
+                let matched = verify_into(&mut blocks, &password, &phc);
+                memory.lock().unwrap_or_else(PoisonError::into_inner).push(blocks);
+                matched
             })
             .await?;
         Ok(exists && matched)
     }
+}
+
+/// Whether `password` matches the PHC string `phc`, hashed with the string's own algorithm,
+/// version and parameters into `memory` (grown when they need more). A hash that cannot be
+/// computed from it (say, a salt of a length argon2 refuses) matches nothing, as with
+/// `PasswordVerifier::verify_password`.
+fn verify_into(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> Result<bool, HashError> {
+    let unreadable = |e: argon2::password_hash::Error| HashError::Internal(format!("stored hash: {e}"));
+    let parsed = PasswordHash::new(phc).map_err(|e| HashError::Internal(e.to_string()))?;
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return Ok(false) };
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(unreadable)?;
+    let version = parsed.version.map(Version::try_from).transpose().map_err(|e| HashError::Internal(e.to_string()))?;
+    let params = Params::try_from(&parsed).map_err(unreadable)?;
+    let needed = params.block_count();
+    if memory.len() < needed {
+        memory.resize(needed, Block::new());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    if argon2.hash_password_into_with_memory(password, salt.as_ref(), &mut out, &mut memory[..needed]).is_err() {
+        return Ok(false);
+    }
+    Ok(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
 }
 
 fn hash_now(password: &[u8]) -> Result<String, HashError> {
@@ -154,6 +186,31 @@ mod tests {
         assert!(hasher.verify(&secret("Abcdef1!x"), Some(phc.clone())).await.unwrap());
         assert!(!hasher.verify(&secret("Abcdef1!y"), Some(phc)).await.unwrap());
         assert!(!hasher.verify(&secret("dummy password for unknown accounts"), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn verifying_into_kept_memory_agrees_with_the_crate_on_every_parameter_set() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let hasher = PasswordHasher::new(1, 1).unwrap();
+        // Another set of parameters than the default (smaller, and argon2i), then the default
+        // again: the kept memory is grown and reused, and a small set uses only part of it.
+        let small = Argon2::new(Algorithm::Argon2i, Version::V0x10, Params::new(1024, 3, 1, Some(16)).unwrap());
+        for (phc, password) in [
+            (small.hash_password(b"Abcdef1!x").unwrap().to_string(), "Abcdef1!x"),
+            (hash_now(b"Abcdef1!x").unwrap(), "Abcdef1!x"),
+            (small.hash_password(b"Ghijkl2@y").unwrap().to_string(), "Ghijkl2@y"),
+        ] {
+            let parsed = PasswordHash::new(&phc).unwrap();
+            for typed in [password, "Abcdef1!y", ""] {
+                let crate_says = Argon2::default().verify_password(typed.as_bytes(), &parsed).is_ok();
+                assert_eq!(
+                    hasher.verify(&secret(typed), Some(phc.clone())).await.unwrap(),
+                    crate_says,
+                    "{phc} {typed}"
+                );
+            }
+        }
+        assert_eq!(hasher.memory.lock().unwrap().len(), 1, "one worker keeps one buffer");
     }
 
     #[tokio::test]

@@ -56,6 +56,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         transport: Arc::new(transport),
         mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         node_id: node_id.into(),
+        documents: Arc::default(),
     })
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use mypage_domain::clock::Clock;
 
 use crate::config::Settings;
+use crate::flows::current_documents::CurrentVersions;
 use crate::hashing::PasswordHasher;
 use crate::mail::transport::Transport;
 use crate::metrics::Metrics;
@@ -25,6 +26,9 @@ pub struct AppState {
     pub mail_wakeup: Arc<tokio::sync::Notify>,
     /// This node's identity (hex, from `node.id` in its data folder), carried by its mail claims.
     pub node_id: Arc<str>,
+    /// The current documents' versions, as the consent page shows them (read at most once a
+    /// second per node).
+    pub documents: Arc<CurrentVersions>,
 }
 
 impl AppState {

@@ -25,6 +25,12 @@ pub struct Limit {
 pub const APPLY_FAILURES_PER_CLIENT: Limit =
     Limit { scope: "apply.client", max: 50, window: Duration::from_secs(3600) };
 
+/// Sessions stored for visitors without one (the consent post turns a pre-session into a row),
+/// per client address: bounds the rows a flood of consent posts can write. Generous, far above
+/// what an office's shared Wi-Fi sees (`docs/decisions.md`): ten a minute, held for an hour.
+pub const NEW_SESSIONS_PER_CLIENT: Limit =
+    Limit { scope: "session.new.client", max: 600, window: Duration::from_secs(3600) };
+
 /// Birth-date mismatches against one 求職番号, from any client: stops the remaining-tries message
 /// from serving as a birth-date oracle (SPEC §3.3). Shared by opening and recovery.
 pub const BIRTH_DATE_MISMATCHES: Limit =

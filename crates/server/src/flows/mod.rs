@@ -5,6 +5,7 @@ pub mod auth_key;
 pub mod codes;
 pub mod console;
 pub mod console_email;
+pub mod current_documents;
 pub mod limits;
 pub mod login;
 pub mod opening;

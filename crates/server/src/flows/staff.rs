@@ -373,5 +373,7 @@ pub async fn publish_document(
         audit::Event { actor, kind: "document.published", job_seeker_id: None, detail: &detail, client_addr: None };
     audit::record(&mut *tx, &event, now).await?;
     tx.commit().await?;
+    // This node's consent page shows it at once; the others within `current_documents::FRESH_FOR`.
+    state.documents.invalidate();
     Ok(Publish::Published { version })
 }

@@ -283,6 +283,13 @@ impl Store {
                     Ok(())
                 })
             })
+            // SQLite may end a transaction by itself when a write fails (a full disk); sqlx then
+            // still counts it as open, and every later `BEGIN IMMEDIATE` on that connection would
+            // fail. Such a connection (or one whose rollback is still queued) is closed, not
+            // reused: it only happens after a transaction was dropped unfinished.
+            .after_release(move |conn, _meta| {
+                Box::pin(async move { Ok(backend != Backend::Sqlite || !sqlx::Connection::is_in_transaction(conn)) })
+            })
             .connect_with(options.clone())
             .await?;
         let health = Default::default();

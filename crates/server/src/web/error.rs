@@ -24,6 +24,9 @@ pub enum AppError {
     SessionExpired,
     #[error("password hashing queue full")]
     Busy,
+    /// The client address has started as many sessions as its budget allows for now.
+    #[error("too many new sessions from one client address")]
+    TooManySessions,
     /// The database cannot serve (down, full, read-only); nothing of the request was written.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -74,6 +77,7 @@ impl IntoResponse for AppError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "error.too_large", "/"),
             Self::SessionExpired => (StatusCode::BAD_REQUEST, "error.session_expired", "/opening/consent"),
             Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "error.busy", "/"),
+            Self::TooManySessions => (StatusCode::TOO_MANY_REQUESTS, "error.too_many_sessions", "/"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "error.unavailable", "/"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error.internal", "/"),
         };
@@ -101,6 +105,10 @@ impl IntoResponse for AppError {
         let mut response = (status, Html(body)).into_response();
         if matches!(self, Self::Busy | Self::Unavailable(_)) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        if matches!(self, Self::TooManySessions) {
+            // A place frees as the oldest of the hour's sessions leaves the window.
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("600"));
         }
         if matches!(self, Self::Unavailable(_) | Self::Internal(_)) {
             // The database gate asks for a health probe when it sees this.

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 
 use super::error::AppError;
 use super::presession::{self, Nonce};
+use crate::flows::limits::{Limit, Refusal};
 use crate::flows::login::PendingLogin;
 use crate::flows::opening::{Consent, DocumentKind, PendingOpening};
 use crate::flows::recovery::PendingReset;
@@ -190,29 +191,50 @@ pub async fn start_in(
     staff_id: Option<i64>,
     data: FlowData,
 ) -> Result<(Session, HeaderValue), AppError> {
+    let (session, token) = fresh(state, realm, account_id, staff_id, data)?;
+    insert(state, state.store.pool(), &session).await?;
+    let cookie = set_cookie(state, realm, &token)?;
+    Ok((session, cookie))
+}
+
+/// A session not yet stored, and the token its cookie carries.
+fn fresh(
+    state: &AppState,
+    realm: Realm,
+    account_id: Option<i64>,
+    staff_id: Option<i64>,
+    data: FlowData,
+) -> Result<(Session, String), AppError> {
     let token = tokens::random_token().map_err(|e| AppError::Internal(e.to_string()))?;
     let csrf = tokens::random_token().map_err(|e| AppError::Internal(e.to_string()))?;
-    let now = store::ms(state.now());
     let id_hash = state.keys.hash(Purpose::Session, &token);
-    let json = serde_json::to_string(&data).map_err(|e| AppError::Internal(e.to_string()))?;
-    let new = sessions::NewSession {
-        realm: realm.as_str(),
-        id_hash: &id_hash,
-        csrf_token: &csrf,
-        account_id,
-        staff_id,
-        data: &json,
-        idle_expires_at: now + IDLE_TIMEOUT.as_millis() as i64,
-        abs_expires_at: now + ABSOLUTE_TIMEOUT.as_millis() as i64,
-    };
-    sessions::insert(state.store.pool(), &new, now).await?;
-    let session = Session { id_hash, pre: None, realm, csrf, account_id, staff_id, data, stored: json };
-    Ok((session, set_cookie(state, realm, &token)?))
+    let stored = serde_json::to_string(&data).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((Session { id_hash, pre: None, realm, csrf, account_id, staff_id, data, stored }, token))
 }
 
 /// A session from an older release whose data no longer parses starts its flow again.
 fn parse_data(json: &str) -> FlowData {
     serde_json::from_str(json).unwrap_or_default()
+}
+
+async fn insert<'e>(
+    state: &AppState,
+    ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    session: &Session,
+) -> Result<(), AppError> {
+    let now = store::ms(state.now());
+    let new = sessions::NewSession {
+        realm: session.realm.as_str(),
+        id_hash: &session.id_hash,
+        csrf_token: &session.csrf,
+        account_id: session.account_id,
+        staff_id: session.staff_id,
+        data: &session.stored,
+        idle_expires_at: now + IDLE_TIMEOUT.as_millis() as i64,
+        abs_expires_at: now + ABSOLUTE_TIMEOUT.as_millis() as i64,
+    };
+    sessions::insert(ex, &new, now).await?;
+    Ok(())
 }
 
 /// The live session, or a pre-session (with the cookie to set when the browser had none).
@@ -388,6 +410,39 @@ impl Session {
             start_in(state, self.realm, self.account_id, self.staff_id, std::mem::take(&mut self.data)).await?;
         *self = stored;
         Ok(Some(cookie))
+    }
+
+    /// [`Session::keep`], where a new stored session takes a place in `limit`'s budget for
+    /// `client`: refused by a plain read once the budget is used up, so a flood of refused posts
+    /// writes nothing, and otherwise reserved in the transaction that inserts the row, so N posts
+    /// at once on any nodes store no more sessions than the budget. A stored session only updates.
+    pub async fn keep_within(
+        &mut self,
+        state: &AppState,
+        limit: &Limit,
+        client: &str,
+        change: impl Fn(&mut FlowData),
+    ) -> Result<Result<Option<HeaderValue>, Refusal>, AppError> {
+        if self.pre.is_none() {
+            self.update(state, change).await?;
+            return Ok(Ok(None));
+        }
+        if limit.is_full(state, client).await? {
+            return Ok(Err(Refusal::Full));
+        }
+        let mut data = self.data.clone();
+        change(&mut data);
+        let (stored, token) = fresh(state, self.realm, self.account_id, self.staff_id, data)?;
+        let mut tx = state.store.begin_write().await?;
+        if let Err(refusal) = limit.reserve_in(&mut tx, state.now(), client, None).await? {
+            tx.rollback().await.map_err(store::StoreError::from)?;
+            return Ok(Err(refusal));
+        }
+        insert(state, &mut *tx, &stored).await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        let cookie = set_cookie(state, stored.realm, &token)?;
+        *self = stored;
+        Ok(Ok(Some(cookie)))
     }
 
     /// Changes the flow data of a stored session with `change` and stores it (see

@@ -8,10 +8,12 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::Steps;
+use crate::flows::limits::NEW_SESSIONS_PER_CLIENT;
 use crate::flows::opening::{self, Consent, DocumentKind};
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store;
+use crate::web::client::ClientAddr;
 use crate::web::error::AppError;
 use crate::web::form::Form;
 use crate::web::page::{self, Errors};
@@ -34,18 +36,23 @@ struct ConsentPage<'a> {
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     let (session, cookie) = session::load_or_pre(&state, &headers).await?;
-    let privacy = opening::current_document(&state, DocumentKind::Privacy).await?;
-    let terms = opening::current_document(&state, DocumentKind::Terms).await?;
+    // From memory (fresh for a second): the post reads the database again before it records.
+    let mut current = state.documents.get(&state).await?;
+    if session.data.opened.iter().any(|&(kind, version)| version > current.of(kind)) {
+        // This browser has opened a version published since (on another node): read again.
+        state.documents.invalidate();
+        current = state.documents.get(&state).await?;
+    }
     let page = ConsentPage {
         t: catalog(request_lang()),
         steps: Steps { current: 1 },
-        privacy_opened: session.data.has_opened(DocumentKind::Privacy, privacy.version),
-        terms_opened: session.data.has_opened(DocumentKind::Terms, terms.version),
+        privacy_opened: session.data.has_opened(DocumentKind::Privacy, current.privacy),
+        terms_opened: session.data.has_opened(DocumentKind::Terms, current.terms),
         privacy_checked: session.data.consent.is_some(),
         terms_checked: session.data.consent.is_some(),
         csrf: session.csrf,
-        privacy_version_label: version_label(privacy.version),
-        terms_version_label: version_label(terms.version),
+        privacy_version_label: version_label(current.privacy),
+        terms_version_label: version_label(current.terms),
         errors: Errors::default(),
     };
     Ok(page::with_cookie(page::html(page.render()?, false), cookie))
@@ -138,6 +145,7 @@ pub struct ConsentForm {
 
 pub async fn submit(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, AppError> {
@@ -187,8 +195,13 @@ pub async fn submit(
     }
     let consent =
         Consent { privacy_version: privacy.version, terms_version: terms.version, at_ms: store::ms(state.now()) };
-    // The first state this visitor has to keep: a pre-session becomes a stored session here.
-    let cookie = session.keep(&state, |d| d.consent = Some(consent)).await?;
+    // The first state this visitor has to keep: a pre-session becomes a stored session here,
+    // within the client's budget of new sessions.
+    let Ok(cookie) =
+        session.keep_within(&state, &NEW_SESSIONS_PER_CLIENT, &client, |d| d.consent = Some(consent)).await?
+    else {
+        return Err(AppError::TooManySessions);
+    };
     // The pre-cutoff path (SPEC §3.9) consents on its way to the recovery password step.
     let legacy = session.data.pending_reset.as_ref().is_some_and(|p| p.legacy);
     Ok(page::with_cookie(page::see_other(if legacy { "/login/forgot/password" } else { "/opening/apply" }), cookie))

@@ -25,6 +25,8 @@ pub struct AppState {
     pub mail_wakeup: Arc<tokio::sync::Notify>,
     /// This node's identity (hex, from `node.id` in its data folder), carried by its mail claims.
     pub node_id: Arc<str>,
+    /// The WebAuthn relying party of the base URL; `None` where passkeys cannot work.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl AppState {

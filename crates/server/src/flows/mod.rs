@@ -8,6 +8,7 @@ pub mod console_email;
 pub mod limits;
 pub mod login;
 pub mod opening;
+pub mod passkeys;
 pub mod recovery;
 pub mod registry;
 pub mod resend;

@@ -17,6 +17,7 @@ mod mail;
 mod mypage;
 mod opening;
 mod outage;
+mod passkeys;
 mod platform;
 mod presession;
 mod query_plans;

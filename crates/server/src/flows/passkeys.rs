@@ -266,7 +266,7 @@ pub async fn finish_login(
         return Ok(LoginOutcome::ClientLimited);
     };
     tx.commit().await?;
-    match check_assertion(state, webauthn, binding, ceremony, credential, origin).await? {
+    match check_assertion(state, webauthn, binding, ceremony, credential).await? {
         Ok((account_id, job_seeker_id)) => {
             client_slot.release(state).await?;
             record_login(state, account_id, job_seeker_id, origin).await?;
@@ -298,11 +298,9 @@ async fn check_assertion(
     binding: &str,
     ceremony: &str,
     credential: &str,
-    origin: &Origin<'_>,
 ) -> Result<Result<(i64, i64), Failure>, FlowError> {
     let pool = state.store.pool();
     let now = store::ms(state.now());
-    let _ = origin;
     let id_hash = state.keys.hash(KeyPurpose::Ceremony, ceremony);
     let Some(taken) = store_passkeys::take_ceremony(pool, &id_hash, Purpose::Login, binding, now).await? else {
         return Ok(Err(failure(None, "passkey.login_refused", "ceremony used, expired or not this browser's")));

@@ -372,3 +372,20 @@ async fn the_holder_and_the_counter_remove_passkeys_and_disabling_removes_them_a
     assert_eq!(removed[1], ("staff:kushiro".to_owned(), "iPhone".to_owned()));
 }
 both_databases!(the_holder_and_the_counter_remove_passkeys_and_disabling_removes_them_all);
+
+async fn a_password_reset_keeps_the_passkeys_and_its_notice_says_so(app: &TestApp) {
+    let browser = logged_in(app, NUMBER, EMAIL).await;
+    let mut key = add_passkey(app, &browser, "iPhone").await;
+    app.deliver_mail().await;
+    let pc = app.browser();
+    crate::recovery::ask_for_a_key(&pc, EMAIL, NUMBER, BIRTH).await.assert_redirect("/login/forgot/password");
+    let code = app.deliver_mail().await[0].code();
+    crate::recovery::reset(&pc, "Akan!Lake2027", &code).await.assert_redirect("/login/forgot/done");
+    let notice = app.deliver_mail().await;
+    assert!(notice[0].subject.contains("パスワードを再設定しました"), "{}", notice[0].subject);
+    assert!(notice[0].body.contains("登録済みのパスキー(1件)は削除していない"), "{}", notice[0].body);
+    // The reset ended every session, but the passkey still logs in.
+    browser.get("/mypage").await.assert_redirect("/login?notice=signed_out");
+    assert_logged_in(&passkey_login(app, &mut key).await.0);
+}
+both_databases!(a_password_reset_keeps_the_passkeys_and_its_notice_says_so);

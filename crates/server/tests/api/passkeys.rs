@@ -114,7 +114,7 @@ async fn a_passkey_is_added_and_logs_in_straight_to_my_page(app: &TestApp) {
     assert!(mail[0].body.contains("名前: iPhone"), "{}", mail[0].body);
     let listed = browser.get("/mypage/settings?done=passkey_added").await;
     listed.assert_contains("パスキーを登録しました。");
-    listed.assert_contains("<td data-label=\"名前\">iPhone</td>");
+    listed.assert_contains("<td role=\"cell\" data-label=\"名前\">iPhone</td>");
     listed.assert_contains("まだ使っていません");
     assert_eq!(events(app, "passkey.added").await, ["iPhone"]);
 
@@ -126,7 +126,7 @@ async fn a_passkey_is_added_and_logs_in_straight_to_my_page(app: &TestApp) {
     assert!(app.deliver_mail().await.is_empty(), "a passkey login mails nothing");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM logins WHERE method = 'passkey'").await, 1);
     let settings = phone.get("/mypage/settings").await;
-    settings.assert_contains("<td data-label=\"方法\">パスキー</td>");
+    settings.assert_contains("<td role=\"cell\" data-label=\"方法\">パスキー</td>");
     assert!(!settings.contains("まだ使っていません"), "last use is shown");
     assert!(events(app, "login.succeeded").await.contains(&"passkey".to_owned()));
     // The password path is unchanged beside it.

@@ -389,3 +389,25 @@ async fn a_password_reset_keeps_the_passkeys_and_its_notice_says_so(app: &TestAp
     assert_logged_in(&passkey_login(app, &mut key).await.0);
 }
 both_databases!(a_password_reset_keeps_the_passkeys_and_its_notice_says_so);
+
+async fn a_burst_of_finishes_of_one_registration_adds_one_passkey(app: &TestApp) {
+    let browser = logged_in(app, NUMBER, EMAIL).await;
+    let node = app.add_node().await;
+    let (csrf, ceremony, options) = begin_add(&browser, "iPhone").await;
+    let (_, credential) = SoftKey::create(&options, &app.base);
+    let credential = credential.to_string();
+    let form = [("csrf", csrf.as_str()), ("ceremony", ceremony.as_str()), ("credential", credential.as_str())];
+    let requests = (0..6)
+        .map(|i| {
+            let at = if i % 2 == 0 { browser.at(&app.base) } else { browser.at(&node.base) };
+            Prepared::new(at, "/mypage/settings/passkeys", &form)
+        })
+        .collect();
+    let pages = release_together(requests).await;
+    assert_eq!(burst::count(&pages, |p| p.status == 200), 1, "{pages:?}");
+    assert_eq!(burst::count(&pages, |p| p.status == 422), 5);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM passkeys").await, 1);
+    assert_eq!(app.deliver_mail().await.len(), 1, "one notice");
+    assert_eq!(events(app, "passkey.added").await.len(), 1);
+}
+both_databases!(a_burst_of_finishes_of_one_registration_adds_one_passkey);

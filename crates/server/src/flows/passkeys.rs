@@ -224,8 +224,12 @@ pub async fn finish_registration(
 }
 
 /// Begins a login with a discoverable passkey: nothing about any account is needed or told.
-pub async fn begin_login(state: &AppState, binding: &str) -> Result<Begun, FlowError> {
+/// `None` when the client's login failure budget is used up: the finish would be refused.
+pub async fn begin_login(state: &AppState, binding: &str, client: &str) -> Result<Option<Begun>, FlowError> {
     let webauthn = webauthn(state)?;
+    if LOGIN_FAILURES_PER_CLIENT.is_full(state, client).await? {
+        return Ok(None);
+    }
     let (mut options, authentication) =
         webauthn.start_discoverable_authentication().map_err(|e| FlowError::Hash(e.to_string()))?;
     // The button asks at once; conditional mediation (autofill) is not used.
@@ -233,7 +237,7 @@ pub async fn begin_login(state: &AppState, binding: &str) -> Result<Begun, FlowE
     let kept = serial(&authentication)?;
     let ceremony = store_ceremony(state, Purpose::Login, binding, None, "", &kept).await?;
     let options = serde_json::to_value(&options).map_err(|e| FlowError::Hash(e.to_string()))?;
-    Ok(Begun { ceremony, options })
+    Ok(Some(Begun { ceremony, options }))
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -52,6 +52,7 @@ fn available(state: &AppState) -> Result<(), AppError> {
 
 pub async fn login_options(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
@@ -60,8 +61,10 @@ pub async fn login_options(
     let Ok(session) = session::for_pre_session_post(&state, &headers, &form.csrf).await? else {
         return Ok(error(StatusCode::FORBIDDEN, t.get("form.refused")));
     };
-    let begun_login = flow::begin_login(&state, &session.ceremony_binding(&state)).await?;
-    Ok(begun(begun_login))
+    match flow::begin_login(&state, &session.ceremony_binding(&state), &client).await? {
+        Some(begun_login) => Ok(begun(begun_login)),
+        None => Ok(error(StatusCode::TOO_MANY_REQUESTS, t.get("login.notice.client_limited"))),
+    }
 }
 
 #[derive(Deserialize)]

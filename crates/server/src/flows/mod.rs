@@ -33,6 +33,8 @@ pub enum FlowError {
     Hash(String),
     #[error(transparent)]
     Randomness(#[from] RandomnessUnavailable),
+    #[error("passkey ceremony failed: {0}")]
+    Webauthn(String),
 }
 
 impl From<HashError> for FlowError {

@@ -58,7 +58,7 @@ pub struct Begun {
 }
 
 fn webauthn(state: &AppState) -> Result<&Webauthn, FlowError> {
-    state.webauthn.as_deref().ok_or_else(|| FlowError::Hash("passkeys are not available".into()))
+    state.webauthn.as_deref().ok_or_else(|| FlowError::Webauthn("passkeys are not available".into()))
 }
 
 fn serial<T: serde::Serialize>(value: &T) -> Result<String, FlowError> {
@@ -129,8 +129,8 @@ pub async fn begin_registration(
     let exclude = existing.iter().map(|p| p.cred_id().clone()).collect::<Vec<_>>();
     let (options, registration) = webauthn
         .start_passkey_registration(uuid, email, email, Some(exclude))
-        .map_err(|e| FlowError::Hash(e.to_string()))?;
-    let mut options = serde_json::to_value(&options).map_err(|e| FlowError::Hash(e.to_string()))?;
+        .map_err(|e| FlowError::Webauthn(e.to_string()))?;
+    let mut options = serde_json::to_value(&options).map_err(|e| FlowError::Webauthn(e.to_string()))?;
     // Login is by discoverable credential (no ID typed first), so the authenticator must keep
     // it; the verification does not depend on this hint.
     if let Some(selection) = options.pointer_mut("/publicKey/authenticatorSelection") {
@@ -231,12 +231,12 @@ pub async fn begin_login(state: &AppState, binding: &str, client: &str) -> Resul
         return Ok(None);
     }
     let (mut options, authentication) =
-        webauthn.start_discoverable_authentication().map_err(|e| FlowError::Hash(e.to_string()))?;
+        webauthn.start_discoverable_authentication().map_err(|e| FlowError::Webauthn(e.to_string()))?;
     // The button asks at once; conditional mediation (autofill) is not used.
     options.mediation = None;
     let kept = serial(&authentication)?;
     let ceremony = store_ceremony(state, Purpose::Login, binding, None, "", &kept).await?;
-    let options = serde_json::to_value(&options).map_err(|e| FlowError::Hash(e.to_string()))?;
+    let options = serde_json::to_value(&options).map_err(|e| FlowError::Webauthn(e.to_string()))?;
     Ok(Some(Begun { ceremony, options }))
 }
 

@@ -46,7 +46,9 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let hasher = PasswordHasher::new(settings.hash_workers, settings.hash_queue)?;
     let transport = Transport::new(&settings.mail)?;
     let node_id = crate::node_id::load_or_create(&settings.data_dir)?;
+    let webauthn = crate::flows::passkeys::relying_party(&settings.base_url);
     Ok(AppState {
+        webauthn,
         settings: Arc::new(settings),
         store,
         clock,
@@ -174,6 +176,10 @@ async fn maintenance(state: AppState, mut shutdown: watch::Receiver<bool>) {
         }
         if let Err(e) = recovery_requests::purge_before(state.store.pool(), now - keep).await {
             tracing::warn!(error = %e, "recovery request purge failed");
+        }
+        // Ceremonies live minutes; an hour past expiry keeps a replay's refusal explainable.
+        if let Err(e) = store::passkeys::purge_ceremonies_before(state.store.pool(), now - 3_600_000).await {
+            tracing::warn!(error = %e, "passkey ceremony purge failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(300)) => {}

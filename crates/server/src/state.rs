@@ -29,6 +29,9 @@ pub struct AppState {
     /// The current documents' versions, as the consent page shows them (read at most once a
     /// second per node).
     pub documents: Arc<CurrentVersions>,
+
+    /// The WebAuthn relying party of the base URL; `None` where passkeys cannot work.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl AppState {

@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 /// Fills `buf` from the OS CSPRNG. Failing to get randomness is not recoverable for a security
 /// service, so callers get an error to turn into a 500 rather than weaker randomness.
-fn fill(buf: &mut [u8]) -> Result<(), RandomnessUnavailable> {
+pub(crate) fn fill(buf: &mut [u8]) -> Result<(), RandomnessUnavailable> {
     getrandom::fill(buf).map_err(|_| RandomnessUnavailable)
 }
 
@@ -60,6 +60,9 @@ pub enum Purpose {
     Session,
     OneTimePassword,
     RememberedBrowser,
+    /// A WebAuthn ceremony's ID, and the session or pre-session it is bound to.
+    Ceremony,
+    CeremonyBinding,
 }
 
 impl Purpose {
@@ -70,6 +73,8 @@ impl Purpose {
             Self::Session => b"session",
             Self::OneTimePassword => b"otp",
             Self::RememberedBrowser => b"remembered-browser",
+            Self::Ceremony => b"webauthn-ceremony",
+            Self::CeremonyBinding => b"webauthn-binding",
         }
     }
 }

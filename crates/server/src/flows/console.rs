@@ -133,6 +133,8 @@ pub async fn account_action(
             accounts::set_disabled(&mut *tx, account.id, Some(now)).await?;
             store::sessions::delete_for_account(&mut *tx, account.id).await?;
             login::revoke_remembered(&mut *tx, account.id, now).await?;
+            // A disabled account keeps no way in: its passkeys go (re-enabling does not bring them back).
+            store::passkeys::delete_all(&mut *tx, account.id).await?;
             "account.disabled"
         }
         AccountAction::Enable => {
@@ -145,6 +147,22 @@ pub async fn account_action(
     audit::record(&mut *tx, &event, now).await?;
     tx.commit().await?;
     Ok(Some(()))
+}
+
+/// The counter removes one passkey of a job seeker's account (a lost phone); audited as the
+/// holder's own removal is. `None` when the job seeker is not this staff member's to act on.
+pub async fn revoke_passkey(
+    state: &AppState,
+    staff: &StaffMember,
+    id: i64,
+    passkey_id: i64,
+    client: &str,
+) -> Result<Option<bool>, FlowError> {
+    if seeker(state, staff, id).await?.is_none() {
+        return Ok(None);
+    }
+    let Some(account) = accounts::find_by_job_seeker(state.store.pool(), id).await? else { return Ok(None) };
+    Ok(Some(super::passkeys::remove(state, account.id, id, passkey_id, &staff.actor(), client).await?))
 }
 
 /// Records that a staff member looked at a job seeker (reading personal data is audited too).

@@ -9,6 +9,7 @@ pub mod current_documents;
 pub mod limits;
 pub mod login;
 pub mod opening;
+pub mod passkeys;
 pub mod recovery;
 pub mod registry;
 pub mod resend;
@@ -33,6 +34,8 @@ pub enum FlowError {
     Hash(String),
     #[error(transparent)]
     Randomness(#[from] RandomnessUnavailable),
+    #[error("passkey ceremony failed: {0}")]
+    Webauthn(String),
 }
 
 impl From<HashError> for FlowError {

@@ -28,6 +28,10 @@ pub enum Message<'a> {
     OtpLockedV1 { until: Timestamp },
     /// The password was reset through recovery.
     PasswordResetV1,
+    /// The password was reset through recovery; the account's passkeys still work.
+    PasswordResetKeepsPasskeysV1 { passkeys: i64 },
+    /// A passkey was added to the account.
+    PasskeyAddedV1 { name: &'a str, at: Timestamp },
     /// The code that confirms a new login ID, sent to the new address.
     EmailChangeCodeV1 { key: &'a SixDigitCode, expires_at: Timestamp, ttl_minutes: u64 },
     /// The login ID changed; sent to the old address.
@@ -68,6 +72,8 @@ impl Message<'_> {
             Self::LoginLockedV1 { .. } => "login_locked.v1",
             Self::OtpLockedV1 { .. } => "otp_locked.v1",
             Self::PasswordResetV1 => "password_reset.v1",
+            Self::PasswordResetKeepsPasskeysV1 { .. } => "password_reset_keeps_passkeys.v1",
+            Self::PasskeyAddedV1 { .. } => "passkey_added.v1",
             Self::EmailChangeCodeV1 { .. } => "email_change_code.v1",
             Self::EmailChangedV1 { .. } => "email_changed.v1",
             Self::EmailChangedByCounterV1 { .. } => "email_changed_by_counter.v1",
@@ -139,6 +145,28 @@ impl Message<'_> {
             Self::PasswordResetV1 => (
                 t.get("mail.password_reset.subject"),
                 t.fmt("mail.password_reset.body", &[("login_url", &format!("{base_url}/login"))]),
+            ),
+            Self::PasswordResetKeepsPasskeysV1 { passkeys } => (
+                t.get("mail.password_reset.subject"),
+                t.fmt(
+                    "mail.password_reset_keeps_passkeys.body",
+                    &[
+                        ("login_url", &format!("{base_url}/login")),
+                        ("passkeys", &passkeys.to_string()),
+                        ("settings_url", &format!("{base_url}/mypage/settings")),
+                    ],
+                ),
+            ),
+            Self::PasskeyAddedV1 { name, at } => (
+                t.get("mail.passkey_added.subject"),
+                t.fmt(
+                    "mail.passkey_added.body",
+                    &[
+                        ("name", name),
+                        ("at", &crate::i18n::datetime(t.lang(), *at)),
+                        ("settings_url", &format!("{base_url}/mypage/settings")),
+                    ],
+                ),
             ),
             Self::EmailChangeCodeV1 { key, expires_at, ttl_minutes } => (
                 t.get("mail.email_change_code.subject"),

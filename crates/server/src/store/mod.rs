@@ -149,6 +149,7 @@ pub mod login;
 pub mod mail_links;
 pub mod offices;
 pub mod outbox;
+pub mod passkeys;
 pub mod recovery_requests;
 pub mod server_facts;
 pub mod sessions;

@@ -39,7 +39,9 @@ impl From<FlowError> for AppError {
         match e {
             FlowError::Busy => Self::Busy,
             FlowError::Store(e) if e.is_unavailable() => Self::Unavailable(e.to_string()),
-            FlowError::Store(_) | FlowError::Hash(_) | FlowError::Randomness(_) => Self::Internal(e.to_string()),
+            FlowError::Store(_) | FlowError::Hash(_) | FlowError::Randomness(_) | FlowError::Webauthn(_) => {
+                Self::Internal(e.to_string())
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod mypage;
 pub mod opening;
 pub mod outage;
 pub mod page;
+pub mod passkeys;
 pub mod password_step;
 pub mod presession;
 pub mod public;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(opening::routes())
         .merge(login::routes())
         .merge(mypage::routes())
+        .merge(passkeys::routes())
         .merge(staff::routes())
         .route("/lang/{code}", axum::routing::get(lang::switch))
         .fallback(error::not_found)

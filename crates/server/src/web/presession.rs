@@ -19,6 +19,12 @@ use crate::tokens;
 #[derive(Debug, Clone)]
 pub struct Nonce(String);
 
+impl Nonce {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 fn pre_name(state: &AppState) -> &'static str {
     if state.settings.base_url.secure_cookies() { "__Host-mypage-pre" } else { "mypage-pre" }
 }

@@ -42,6 +42,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("slip.js", "text/javascript; charset=utf-8", include_str!("../../static/slip.js")),
     ("password.js", "text/javascript; charset=utf-8", include_str!("../../static/password.js")),
     ("mail-status.js", "text/javascript; charset=utf-8", include_str!("../../static/mail-status.js")),
+    ("passkey.js", "text/javascript; charset=utf-8", include_str!("../../static/passkey.js")),
 ];
 
 async fn asset(Path(file): Path<String>) -> Response {

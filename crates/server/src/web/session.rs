@@ -381,6 +381,16 @@ impl Session {
         &self.id_hash
     }
 
+    /// What a WebAuthn ceremony begun by this browser is bound to (its stored session, or its
+    /// pre-session), so that no other browser can finish it.
+    pub fn ceremony_binding(&self, state: &AppState) -> String {
+        let subject = match &self.pre {
+            Some(nonce) => format!("pre\0{}", nonce.as_str()),
+            None => format!("session\0{}", self.id_hash),
+        };
+        state.keys.hash(Purpose::CeremonyBinding, &subject)
+    }
+
     /// The pre-session of a visitor who has no stored session yet.
     pub fn pre_session(&self) -> Option<&Nonce> {
         self.pre.as_ref()

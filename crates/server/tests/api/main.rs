@@ -19,6 +19,7 @@ mod mypage;
 mod new_sessions;
 mod opening;
 mod outage;
+mod passkeys;
 mod platform;
 mod presession;
 mod query_plans;

@@ -111,8 +111,14 @@ pub async fn complete(
             // Whoever proved the address and the key owns the account: its one-time password
             // failures (which lock password login) start over with the new password.
             OTP_FAILURES.clear(&mut *tx, &account.id.to_string()).await?;
-            mail::enqueue(&mut tx, t, base, &account.email, Some(job_seeker_id), &Message::PasswordResetV1, now)
-                .await?;
+            // Passkeys stay (they prove the device, not the password); the notice says so.
+            let passkeys = store::passkeys::count(&mut *tx, account.id).await?;
+            let message = if passkeys > 0 {
+                Message::PasswordResetKeepsPasskeysV1 { passkeys }
+            } else {
+                Message::PasswordResetV1
+            };
+            mail::enqueue(&mut tx, t, base, &account.email, Some(job_seeker_id), &message, now).await?;
             ("password.reset", ResetOutcome::Reset)
         }
     };

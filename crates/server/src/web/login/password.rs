@@ -27,6 +27,8 @@ struct LoginPage<'a> {
     notice: Option<String>,
     /// How long ten wrong passwords lock login, from `MYPAGE_LOGIN_LOCK`.
     lock_hint: String,
+    /// Whether 「パスキーでログイン」 is offered (the script still shows it only where it works).
+    passkeys_offered: bool,
 }
 
 fn lock_hint(state: &AppState, t: &Catalog) -> String {
@@ -72,6 +74,7 @@ pub async fn show(
         errors: Errors::default(),
         notice: notice(t, query.notice.as_deref()),
         lock_hint: lock_hint(&state, t),
+        passkeys_offered: state.webauthn.is_some(),
     };
     Ok(page::with_cookie(page::html(page.render()?, false), cookie))
 }
@@ -99,8 +102,15 @@ pub async fn submit(
         Err(refused) => {
             errors.add("password", t.get("form.refused"));
             let lock_hint = lock_hint(&state, t);
-            let page =
-                LoginPage { t, csrf: refused.session.csrf, email: echo(&form.email), errors, notice: None, lock_hint };
+            let page = LoginPage {
+                t,
+                csrf: refused.session.csrf,
+                email: echo(&form.email),
+                errors,
+                notice: None,
+                lock_hint,
+                passkeys_offered: state.webauthn.is_some(),
+            };
             let response = page::with_status(page.render()?, StatusCode::FORBIDDEN);
             return Ok(page::with_cookie(response, refused.cookie));
         }
@@ -113,7 +123,9 @@ pub async fn submit(
     }
     let rerender = |session: session::Session, errors: Errors, notice: Option<String>| {
         let lock_hint = lock_hint(&state, t);
-        let page = LoginPage { t, csrf: session.csrf, email: echo(&form.email), errors, notice, lock_hint };
+        let passkeys_offered = state.webauthn.is_some();
+        let page =
+            LoginPage { t, csrf: session.csrf, email: echo(&form.email), errors, notice, lock_hint, passkeys_offered };
         page.render().map(|body| page::html(body, true))
     };
     if !errors.is_empty() {

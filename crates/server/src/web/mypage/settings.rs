@@ -44,6 +44,11 @@ struct SettingsPage<'a> {
     browsers: Vec<(i64, String, String, String, String)>,
     /// when, device, method, approximate address
     logins: Vec<(String, String, String, String)>,
+    /// Whether passkeys can be added here (the base URL makes a relying party).
+    passkeys_offered: bool,
+    /// id, name, added, last used, label of its remove button
+    passkeys: Vec<(i64, String, String, String, String)>,
+    passkey_name: String,
     errors: Errors,
     notice: Option<String>,
 }
@@ -58,6 +63,18 @@ pub(super) async fn render(
     state: &AppState,
     current: &CurrentAccount,
     new_email: &str,
+    errors: Errors,
+    notice: Option<String>,
+) -> Result<Response, AppError> {
+    render_with(state, current, new_email, "", errors, notice).await
+}
+
+/// The page with what was typed into the email and passkey name fields.
+pub(crate) async fn render_with(
+    state: &AppState,
+    current: &CurrentAccount,
+    new_email: &str,
+    passkey_name: &str,
     errors: Errors,
     notice: Option<String>,
 ) -> Result<Response, AppError> {
@@ -82,12 +99,22 @@ pub(super) async fn render(
         .await?
         .into_iter()
         .map(|l| {
-            let method = t.get(if l.method == "otp" {
-                "mypage.settings.method_otp"
-            } else {
-                "mypage.settings.method_remembered"
+            let method = t.get(match l.method.as_str() {
+                "otp" => "mypage.settings.method_otp",
+                "passkey" => "mypage.settings.method_passkey",
+                _ => "mypage.settings.method_remembered",
             });
             (crate::i18n::datetime_ms(l.at), device(t, &l.user_agent), method, approximate_address(&l.client_addr))
+        })
+        .collect();
+    let passkeys = store::passkeys::for_account(pool, current.account_id)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let last =
+                p.last_used_at.map_or_else(|| t.get("mypage.settings.passkeys.never_used"), crate::i18n::datetime_ms);
+            let remove = t.fmt("mypage.settings.passkeys.remove_named", &[("name", &p.name)]);
+            (p.id, p.name, crate::i18n::datetime_ms(p.created_at), last, remove)
         })
         .collect();
     let has_errors = !errors.is_empty();
@@ -98,6 +125,9 @@ pub(super) async fn render(
         new_email: echo(new_email),
         browsers,
         logins,
+        passkeys_offered: state.webauthn.is_some(),
+        passkeys,
+        passkey_name: echo(passkey_name),
         errors,
         notice,
     };
@@ -123,6 +153,8 @@ pub async fn show(
         "password" => Some(t.get("mypage.settings.password_changed")),
         "email" => Some(t.get("mypage.settings.email_changed")),
         "revoked" => Some(t.get("mypage.settings.revoked")),
+        "passkey_added" => Some(t.get("mypage.settings.passkeys.added_notice")),
+        "passkey_removed" => Some(t.get("mypage.settings.passkeys.removed_notice")),
         _ => None,
     });
     render(&state, &current, "", Errors::default(), notice).await

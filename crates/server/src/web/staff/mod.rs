@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/seekers/{id}/code", post(seeker_page::issue_code))
         .route("/staff/seekers/{id}/account/{action}", post(seeker_page::account_action))
         .route("/staff/seekers/{id}/email", post(seeker_page::change_email))
+        .route("/staff/seekers/{id}/passkeys/{passkey_id}/revoke", post(seeker_page::revoke_passkey))
         .route("/staff/seekers/{id}/mail/{mail_id}/resend", post(seeker_page::resend_mail))
         .route(
             "/staff/import",

@@ -50,6 +50,8 @@ struct SeekerPage<'a> {
     events: Vec<Fact>,
     notice: Option<String>,
     email: String,
+    /// id, name, added, last used, label of its remove button
+    passkeys: Vec<(i64, String, String, String, String)>,
 }
 
 /// One mail of the log: when, what, to whom, where it is, the mail server's answer, and
@@ -163,6 +165,18 @@ pub async fn detail(
             fact(t.get("staff.account.remembered"), login.remembered.to_string(), false),
         ],
     };
+    let passkeys = match &view.account {
+        Some((a, _)) => store::passkeys::for_account(state.store.pool(), a.id)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let last = p.last_used_at.map_or_else(|| t.get("staff.none"), crate::i18n::datetime_ms);
+                let remove = t.fmt("staff.account.passkey_revoke_named", &[("name", &p.name)]);
+                (p.id, p.name, crate::i18n::datetime_ms(p.created_at), last, remove)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let mut mails = Vec::with_capacity(view.mails.len());
     for m in &view.mails {
         let (value, answer, alert) = match m.delivery() {
@@ -202,7 +216,7 @@ pub async fn detail(
         .collect();
     let notice = query.done.as_deref().and_then(|d| match d {
         "unlock" | "revoke-browsers" | "disable" | "enable" | "email" | "email_invalid" | "email_in_use" | "edit"
-        | "resent" | "resend_limited" | "resend_gone" => Some(t.get(&format!("staff.done.{d}"))),
+        | "resent" | "resend_limited" | "resend_gone" | "passkey_revoked" => Some(t.get(&format!("staff.done.{d}"))),
         _ => None,
     });
     let page = SeekerPage {
@@ -220,6 +234,7 @@ pub async fn detail(
         events,
         notice,
         email: view.account.as_ref().map(|(a, _)| a.email.clone()).or_else(|| s.email.clone()).unwrap_or_default(),
+        passkeys,
     };
     Ok(page::html(page.render()?, false))
 }
@@ -343,4 +358,18 @@ pub async fn resend_mail(
         ResendOutcome::NotResendable => "resend_gone",
     };
     Ok(page::see_other(&format!("/staff/seekers/{id}?done={done}")))
+}
+
+/// The counter removes one of the job seeker's passkeys.
+pub async fn revoke_passkey(
+    State(state): State<AppState>,
+    current: CurrentStaff,
+    ClientAddr(client): ClientAddr,
+    headers: axum::http::HeaderMap,
+    Path((id, passkey_id)): Path<(i64, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    console::revoke_passkey(&state, &current.member, id, passkey_id, &client).await?.ok_or(AppError::NotFound)?;
+    Ok(page::see_other(&format!("/staff/seekers/{id}?done=passkey_revoked")))
 }

@@ -75,6 +75,12 @@ impl Browser {
         Self { client, jar, base: base.to_owned() }
     }
 
+    /// The same browser (same cookies) talking to another node at `base`: cookies are per host,
+    /// and every node is on `localhost`.
+    pub fn at(&self, base: &str) -> Self {
+        Self { client: self.client.clone(), jar: self.jar.clone(), base: base.to_owned() }
+    }
+
     /// The `Cookie` header this browser sends (to replay a session elsewhere).
     pub fn cookie_header(&self) -> String {
         use reqwest::cookie::CookieStore as _;

@@ -1,6 +1,7 @@
 //! Test support: `spawn_app` per test (own database, port, SMTP sink and clock), a browser-like
 //! client, and the `both_databases!` macro that runs one test body on SQLite and PostgreSQL.
 
+pub mod authenticator;
 pub mod browser;
 pub mod burst;
 pub mod procs;

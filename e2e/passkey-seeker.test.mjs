@@ -91,6 +91,7 @@ test('on a phone a job seeker adds a passkey, logs in with it straight to My Pag
   await page.getByRole('link', { name: PASSKEY.settingsLink }).click();
   const seen = await mailSnapshot(demo.mailDir);
   await page.getByLabel(PASSKEY.name, { exact: true }).fill('iPhone');
+  await page.locator('#passkey_password').fill(GOOD_PASSWORD);
   await page.getByRole('button', { name: PASSKEY.add, exact: true }).click();
   await page.getByText(PASSKEY.added, { exact: true }).waitFor();
   assert.equal(new URL(page.url()).search, '?done=passkey_added');
@@ -202,6 +203,7 @@ test('a passkey login begun on one serve process finishes on another on the same
   await submitOtp(page, otp);
   await page.goto(`${demo.url}/mypage/settings`);
   await page.getByLabel(PASSKEY.name, { exact: true }).fill('Android');
+  await page.locator('#passkey_password').fill(GOOD_PASSWORD);
   await page.getByRole('button', { name: PASSKEY.add, exact: true }).click();
   await page.getByText(PASSKEY.added, { exact: true }).waitFor();
   await page.goto(`${demo.url}/mypage`);

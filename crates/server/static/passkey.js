@@ -57,6 +57,8 @@
     var errorBox = box.querySelector("[data-passkey-error]");
     var status = box.querySelector("[data-passkey-status]");
     var nameInput = form.querySelector("input[name=name]");
+    var passwordInput = form.querySelector("input[name=current_password]");
+    var passwordError = box.querySelector("[data-passkey-password-error]");
     var button = form.querySelector("button[type=submit]");
     var csrf = form.querySelector("input[name=csrf]").value;
     var texts = {
@@ -66,17 +68,39 @@
     };
     box.hidden = false;
 
-    function showError(message) {
-      errorBox.textContent = "";
+    function mark(input, box, message) {
+      box.textContent = "";
       var p = document.createElement("p");
       p.textContent = message;
-      errorBox.appendChild(p);
-      errorBox.hidden = false;
-      if (nameInput) {
-        nameInput.setAttribute("aria-invalid", "true");
-        nameInput.closest(".field").classList.add("field-error");
-        nameInput.focus();
+      box.appendChild(p);
+      box.hidden = false;
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        input.closest(".field").classList.add("field-error");
+        input.focus();
       }
+    }
+
+    function clear(input, box) {
+      if (!box) return;
+      box.hidden = true;
+      if (input) {
+        input.removeAttribute("aria-invalid");
+        input.closest(".field").classList.remove("field-error");
+      }
+    }
+
+    // An error of the current password is shown at that field; any other at the first field.
+    function showError(message, field) {
+      if (field === "current_password" && passwordInput && passwordError) {
+        clear(nameInput, errorBox);
+        mark(passwordInput, passwordError, message);
+      } else {
+        clear(passwordInput, passwordError);
+        mark(nameInput, errorBox, message);
+      }
+      // A secret is never kept after an answer, right or wrong.
+      if (passwordInput) passwordInput.value = "";
       status.textContent = "";
       button.disabled = false;
     }
@@ -85,11 +109,18 @@
       event.preventDefault();
       button.disabled = true;
       errorBox.hidden = true;
+      if (passwordError) passwordError.hidden = true;
       status.textContent = texts.working;
       var fields = { csrf: csrf };
       if (nameInput) fields.name = nameInput.value;
+      if (passwordInput) fields.current_password = passwordInput.value;
       post(optionsUrl, fields).then(function (res) {
-        if (!res.ok || !res.body.options) throw new Error(res.body.error || texts.failed);
+        if (!res.ok || !res.body.options) {
+          var refused = new Error(res.body.error || texts.failed);
+          refused.field = res.body.field;
+          throw refused;
+        }
+        if (passwordInput) passwordInput.value = "";
         var pk = res.body.options.publicKey;
         pk.challenge = fromB64(pk.challenge);
         var ask;
@@ -118,7 +149,7 @@
           throw new Error(res.body.error || texts.failed);
         }
       }).catch(function (e) {
-        showError(e && e.message ? e.message : texts.failed);
+        showError(e && e.message ? e.message : texts.failed, e && e.field);
       });
     });
   }

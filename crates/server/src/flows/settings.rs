@@ -85,7 +85,7 @@ pub enum CurrentPassword {
 /// Verifies the account's current password on the hashing pool. The attempt is reserved before
 /// the hash (against the client's login-failure budget and the account's own), as at login, so a
 /// burst of guesses gets no more hashes than a sequence; a right password gives both back.
-async fn verify_current(
+pub(crate) async fn verify_current(
     state: &AppState,
     account_id: i64,
     current: &Secret,

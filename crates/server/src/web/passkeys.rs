@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use mypage_domain::secret::Secret;
 use serde::Deserialize;
 
 use super::login::user_agent;
@@ -15,6 +16,7 @@ use super::mypage::CurrentAccount;
 use super::mypage::settings;
 use crate::flows::login::Origin;
 use crate::flows::passkeys::{self as flow, LoginOutcome, NAME_MAX_CHARS, Registered};
+use crate::flows::settings::{self as settings_flow, CurrentPassword};
 use crate::i18n::{catalog, request_lang};
 use crate::state::AppState;
 use crate::store::accounts;
@@ -39,6 +41,11 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Response {
 
 fn error(status: StatusCode, message: String) -> Response {
     json(status, &serde_json::json!({ "error": message }))
+}
+
+/// An error that belongs to the current password field (the script shows it there).
+fn password_error(status: StatusCode, message: String) -> Response {
+    json(status, &serde_json::json!({ "error": message, "field": "current_password" }))
 }
 
 fn begun(begun: flow::Begun) -> Response {
@@ -119,6 +126,8 @@ pub struct OptionsForm {
     csrf: String,
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    current_password: String,
 }
 
 /// The device name as typed, or the message that says what is wrong with it.
@@ -135,6 +144,7 @@ fn device_name(raw: &str) -> Result<String, &'static str> {
 
 pub async fn register_options(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     current: CurrentAccount,
     headers: HeaderMap,
     Form(form): Form<OptionsForm>,
@@ -146,6 +156,24 @@ pub async fn register_options(
         Ok(name) => name,
         Err(key) => return Ok(error(StatusCode::UNPROCESSABLE_ENTITY, t.get(key))),
     };
+    // A passkey is a way in that outlives the session: a borrowed session cannot add one
+    // without the password, as it cannot change the login ID.
+    if form.current_password.is_empty() {
+        return Ok(password_error(StatusCode::UNPROCESSABLE_ENTITY, t.get("mypage.settings.passkeys.password_empty")));
+    }
+    let password = Secret::new(form.current_password.chars().take(256).collect());
+    match settings_flow::verify_current(&state, current.account_id, &password, &client).await? {
+        CurrentPassword::Right => {}
+        CurrentPassword::Wrong => {
+            return Ok(password_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                t.get("mypage.settings.password_wrong_current"),
+            ));
+        }
+        CurrentPassword::Limited => {
+            return Ok(password_error(StatusCode::TOO_MANY_REQUESTS, t.get("mypage.settings.password_limited")));
+        }
+    }
     let account = accounts::find(state.store.pool(), current.account_id).await?.ok_or(AppError::NotFound)?;
     let binding = session.ceremony_binding(&state);
     Ok(begun(flow::begin_registration(&state, account.id, &account.email, &binding, &name).await?))

@@ -38,7 +38,8 @@ async fn logged_in(app: &TestApp, number: &str, email: &str) -> Browser {
 /// Begins adding a passkey called `name`: the ceremony ID and the options.
 async fn begin_add(browser: &Browser, name: &str) -> (String, String, Value) {
     let csrf = browser.get("/mypage/settings").await.csrf();
-    let page = browser.post("/mypage/settings/passkeys/options", &[("csrf", &csrf), ("name", name)]).await;
+    let form = [("csrf", csrf.as_str()), ("name", name), ("current_password", PASSWORD)];
+    let page = browser.post("/mypage/settings/passkeys/options", &form).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let body = json(&page);
     (csrf, body["ceremony"].as_str().unwrap().to_owned(), body["options"].clone())
@@ -154,6 +155,33 @@ async fn the_device_name_is_required_and_kept_without_the_script(app: &TestApp) 
     assert_eq!(app.scalar("SELECT COUNT(*) FROM webauthn_ceremonies").await, 0);
 }
 both_databases!(the_device_name_is_required_and_kept_without_the_script);
+
+async fn adding_a_passkey_needs_the_current_password(app: &TestApp) {
+    let browser = logged_in(app, NUMBER, EMAIL).await;
+    let csrf = browser.get("/mypage/settings").await.csrf();
+    let options = "/mypage/settings/passkeys/options";
+    // A borrowed session without the password begins nothing.
+    let missing = browser.post(options, &[("csrf", &csrf), ("name", "iPhone")]).await;
+    assert_eq!(missing.status, 422);
+    assert_eq!(json(&missing)["field"], "current_password");
+    assert!(json(&missing)["error"].as_str().unwrap().contains("現在のパスワードを入力してください"));
+    let wrong =
+        browser.post(options, &[("csrf", &csrf), ("name", "iPhone"), ("current_password", "Wrong#2026x")]).await;
+    assert_eq!(wrong.status, 422);
+    assert!(json(&wrong)["error"].as_str().unwrap().contains("現在のパスワードが正しくありません"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM webauthn_ceremonies").await, 0);
+    // Its guesses share the account's budget of wrong current passwords (ten an hour).
+    for _ in 1..10 {
+        let form = [("csrf", csrf.as_str()), ("name", "iPhone"), ("current_password", "Wrong#2026x")];
+        assert_eq!(browser.post(options, &form).await.status, 422);
+    }
+    let form = [("csrf", csrf.as_str()), ("name", "iPhone"), ("current_password", PASSWORD)];
+    let limited = browser.post(options, &form).await;
+    assert_eq!(limited.status, 429);
+    assert!(json(&limited)["error"].as_str().unwrap().contains("一時的に停止"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM webauthn_ceremonies").await, 0);
+}
+both_databases!(adding_a_passkey_needs_the_current_password);
 
 async fn a_replayed_or_expired_challenge_is_refused(app: &TestApp) {
     let browser = logged_in(app, NUMBER, EMAIL).await;

@@ -57,6 +57,8 @@
     var errorBox = box.querySelector("[data-passkey-error]");
     var status = box.querySelector("[data-passkey-status]");
     var nameInput = form.querySelector("input[name=name]");
+    // The staff login names the member (the options do not depend on it).
+    var idInput = form.querySelector("input[name=login_id]");
     var button = form.querySelector("button[type=submit]");
     var csrf = form.querySelector("input[name=csrf]").value;
     var texts = {
@@ -88,6 +90,7 @@
       status.textContent = texts.working;
       var fields = { csrf: csrf };
       if (nameInput) fields.name = nameInput.value;
+      if (idInput) fields.login_id = idInput.value;
       post(optionsUrl, fields).then(function (res) {
         if (!res.ok || !res.body.options) throw new Error(res.body.error || texts.failed);
         var pk = res.body.options.publicKey;

@@ -121,3 +121,22 @@ pub async fn delete<'e>(ex: impl Executor<'e, Database = Any>, staff_id: i64, id
 pub async fn delete_all<'e>(ex: impl Executor<'e, Database = Any>, staff_id: i64) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM passkeys WHERE staff_id = $1").bind(staff_id).execute(ex).await?.rows_affected())
 }
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredPasskey {
+    pub id: i64,
+    pub staff_id: Option<i64>,
+    pub user_handle: String,
+    pub passkey: String,
+    pub name: String,
+}
+
+pub async fn find_by_credential<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    credential_id: &str,
+) -> Result<Option<StoredPasskey>> {
+    Ok(sqlx::query_as("SELECT id, staff_id, user_handle, passkey, name FROM passkeys WHERE credential_id = $1")
+        .bind(credential_id)
+        .fetch_optional(ex)
+        .await?)
+}

@@ -1,6 +1,7 @@
-//! 「パスキー」 of the staff console: a member's own passkeys (list, add, remove). The ceremony's
-//! options and finish are JSON for `static/passkey.js`, as on the job seekers' settings page;
-//! every post carries the page's CSRF token.
+//! 「パスキー」 of the staff console: a member's own passkeys (list, add, remove), and the staff
+//! ID + passkey login beside the password form of `/staff/login`. The ceremonies' options and
+//! finishes are JSON for `static/passkey.js`, as for job seekers; every post carries the page's
+//! CSRF token.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -10,6 +11,7 @@ use serde::Deserialize;
 
 use super::{CurrentStaff, Nav};
 use crate::flows::passkeys::{NAME_MAX_CHARS, Registered};
+use crate::flows::staff::LoginOutcome;
 use crate::flows::staff_passkeys as flow;
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
@@ -19,7 +21,7 @@ use crate::web::error::AppError;
 use crate::web::form::{CsrfForm, Form};
 use crate::web::page::{self, Errors, echo};
 use crate::web::passkeys::{device_name, error, json};
-use crate::web::session::{self, Realm};
+use crate::web::session::{self, FlowData, Realm};
 
 #[derive(Template)]
 #[template(path = "staff/passkeys.html")]
@@ -172,4 +174,68 @@ pub async fn remove(
     session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
     flow::remove(&state, current.member.id, id, &current.member.actor(), &client).await?;
     Ok(page::see_other("/staff/passkeys?done=removed"))
+}
+
+#[derive(Deserialize)]
+pub struct LoginOptionsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    login_id: String,
+}
+
+pub async fn login_options(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<LoginOptionsForm>,
+) -> Result<Response, AppError> {
+    available(&state)?;
+    let t = catalog(request_lang());
+    let Ok(session) = session::for_pre_session_post_in(&state, Realm::Staff, &headers, &form.csrf).await? else {
+        return Ok(error(StatusCode::FORBIDDEN, t.get("form.refused")));
+    };
+    if form.login_id.trim().is_empty() {
+        return Ok(error(StatusCode::UNPROCESSABLE_ENTITY, t.get("staff.login.passkey_needs_id")));
+    }
+    match flow::begin_login(&state, &session.ceremony_binding(&state), &form.login_id, &client).await? {
+        Some(begun) => {
+            Ok(json(StatusCode::OK, &serde_json::json!({ "ceremony": begun.ceremony, "options": begun.options })))
+        }
+        None => Ok(error(StatusCode::TOO_MANY_REQUESTS, t.get("login.notice.client_limited"))),
+    }
+}
+
+pub async fn login_finish(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<FinishForm>,
+) -> Result<Response, AppError> {
+    available(&state)?;
+    let t = catalog(request_lang());
+    let Ok(session) = session::for_pre_session_post_in(&state, Realm::Staff, &headers, &form.csrf).await? else {
+        return Ok(error(StatusCode::FORBIDDEN, t.get("form.refused")));
+    };
+    let binding = session.ceremony_binding(&state);
+    let task_state = state.clone();
+    // Runs to the end even if the client disconnects: a failure is always counted.
+    let outcome = page::to_completion(async move {
+        flow::finish_login(&task_state, &binding, (&form.ceremony, &form.credential), &client).await
+    })
+    .await??;
+    match outcome {
+        LoginOutcome::LoggedIn { staff_id, must_change_password } => {
+            // A new session ID at login, as after a password; the pre-login session is discarded.
+            session.destroy(&state).await?;
+            let (_, cookie) =
+                session::start_in(&state, Realm::Staff, None, Some(staff_id), FlowData::default()).await?;
+            let to = if must_change_password { "/staff/password" } else { "/staff" };
+            Ok(page::with_cookie(json(StatusCode::OK, &serde_json::json!({ "redirect": to })), Some(cookie)))
+        }
+        LoginOutcome::ClientLimited => Ok(error(StatusCode::TOO_MANY_REQUESTS, t.get("login.notice.client_limited"))),
+        LoginOutcome::Rejected | LoginOutcome::NeedsEnrolment { .. } => {
+            Ok(error(StatusCode::UNPROCESSABLE_ENTITY, t.get("staff.login.passkey_rejected")))
+        }
+    }
 }

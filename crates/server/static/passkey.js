@@ -57,8 +57,9 @@
     var errorBox = box.querySelector("[data-passkey-error]");
     var status = box.querySelector("[data-passkey-status]");
     var nameInput = form.querySelector("input[name=name]");
-    // The staff login names the member (the options do not depend on it).
-    var idInput = form.querySelector("input[name=login_id]");
+    // The staff login names the member with the staff ID typed in the password form beside it
+    // (the options do not depend on it).
+    var idInput = document.getElementById(box.getAttribute("data-login-id") || "");
     var button = form.querySelector("button[type=submit]");
     var csrf = form.querySelector("input[name=csrf]").value;
     var texts = {

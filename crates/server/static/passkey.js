@@ -59,6 +59,10 @@
     var nameInput = form.querySelector("input[name=name]");
     var passwordInput = form.querySelector("input[name=current_password]");
     var passwordError = box.querySelector("[data-passkey-password-error]");
+
+    // The staff login names the member with the staff ID typed in the password form beside it
+    // (the options do not depend on it).
+    var idInput = document.getElementById(box.getAttribute("data-login-id") || "");
     var button = form.querySelector("button[type=submit]");
     var csrf = form.querySelector("input[name=csrf]").value;
     var texts = {
@@ -114,6 +118,8 @@
       var fields = { csrf: csrf };
       if (nameInput) fields.name = nameInput.value;
       if (passwordInput) fields.current_password = passwordInput.value;
+
+      if (idInput) fields.login_id = idInput.value;
       post(optionsUrl, fields).then(function (res) {
         if (!res.ok || !res.body.options) {
           var refused = new Error(res.body.error || texts.failed);

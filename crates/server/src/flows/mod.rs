@@ -16,6 +16,7 @@ pub mod resend;
 pub mod settings;
 pub mod staff;
 pub mod staff_lock;
+pub mod staff_passkeys;
 pub mod staff_password;
 
 use crate::hashing::HashError;

@@ -57,15 +57,15 @@ pub struct Begun {
     pub options: serde_json::Value,
 }
 
-fn webauthn(state: &AppState) -> Result<&Webauthn, FlowError> {
+pub(crate) fn webauthn(state: &AppState) -> Result<&Webauthn, FlowError> {
     state.webauthn.as_deref().ok_or_else(|| FlowError::Webauthn("passkeys are not available".into()))
 }
 
-fn serial<T: serde::Serialize>(value: &T) -> Result<String, FlowError> {
+pub(crate) fn serial<T: serde::Serialize>(value: &T) -> Result<String, FlowError> {
     serde_json::to_string(value).map_err(|e| FlowError::Store(store::StoreError::Corrupt(e.to_string())))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, FlowError> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, FlowError> {
     serde_json::from_str(json).map_err(|e| FlowError::Store(store::StoreError::Corrupt(e.to_string())))
 }
 
@@ -404,12 +404,12 @@ pub async fn remove(
     Ok(true)
 }
 
-fn random_uuid() -> Result<Uuid, FlowError> {
+pub(crate) fn random_uuid() -> Result<Uuid, FlowError> {
     let mut bytes = [0u8; 16];
     tokens::fill(&mut bytes)?;
     Ok(Uuid::from_bytes(bytes))
 }
 
-fn uuid_of(handle: &str) -> Option<Uuid> {
+pub(crate) fn uuid_of(handle: &str) -> Option<Uuid> {
     URL_SAFE_NO_PAD.decode(handle).ok().and_then(|b| Uuid::from_slice(&b).ok())
 }

@@ -160,7 +160,9 @@ pub async fn reset(state: &AppState, staff_id: i64, actor: &str) -> Result<Optio
     let mut tx = state.store.begin_write().await?;
     staff::reset(&mut *tx, row.id, &hash, &secret.seal(&state.keys)?).await?;
     store::sessions::delete_for_staff(&mut *tx, row.id).await?;
-    let detail = format!("staff {} reset", row.login_id);
+    // A reset is for a member whose sign-in is in doubt: their passkeys go with the password.
+    let passkeys = store::staff_passkeys::delete_all(&mut *tx, row.id).await?;
+    let detail = format!("staff {} reset, {passkeys} passkeys removed", row.login_id);
     audit::record(
         &mut *tx,
         &audit::Event { actor, kind: "staff.reset", job_seeker_id: None, detail: &detail, client_addr: None },
@@ -176,11 +178,13 @@ pub async fn set_disabled(state: &AppState, staff_id: i64, disabled: bool, actor
     let now = store::ms(state.now());
     let mut tx = state.store.begin_write().await?;
     staff::set_disabled(&mut *tx, row.id, disabled.then_some(now)).await?;
+    let mut detail = format!("staff {}", row.login_id);
     if disabled {
         store::sessions::delete_for_staff(&mut *tx, row.id).await?;
+        let passkeys = store::staff_passkeys::delete_all(&mut *tx, row.id).await?;
+        detail.push_str(&format!(", {passkeys} passkeys removed"));
     }
     let kind = if disabled { "staff.disabled" } else { "staff.enabled" };
-    let detail = format!("staff {}", row.login_id);
     audit::record(
         &mut *tx,
         &audit::Event { actor, kind, job_seeker_id: None, detail: &detail, client_addr: None },

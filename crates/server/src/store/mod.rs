@@ -155,6 +155,7 @@ pub mod server_facts;
 pub mod sessions;
 pub mod settings;
 pub mod staff;
+pub mod staff_passkeys;
 
 use std::str::FromStr as _;
 use std::time::Duration;

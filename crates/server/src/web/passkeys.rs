@@ -35,11 +35,11 @@ pub fn routes() -> Router<AppState> {
         .route("/mypage/settings/passkeys/{id}/remove", post(remove))
 }
 
-fn json(status: StatusCode, value: &serde_json::Value) -> Response {
+pub(crate) fn json(status: StatusCode, value: &serde_json::Value) -> Response {
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], value.to_string()).into_response()
 }
 
-fn error(status: StatusCode, message: String) -> Response {
+pub(crate) fn error(status: StatusCode, message: String) -> Response {
     json(status, &serde_json::json!({ "error": message }))
 }
 
@@ -131,7 +131,7 @@ pub struct OptionsForm {
 }
 
 /// The device name as typed, or the message that says what is wrong with it.
-fn device_name(raw: &str) -> Result<String, &'static str> {
+pub(crate) fn device_name(raw: &str) -> Result<String, &'static str> {
     let name = raw.trim();
     if name.is_empty() {
         return Err("mypage.settings.passkeys.name_empty");

@@ -25,6 +25,7 @@ mod presession;
 mod query_plans;
 mod recovery;
 mod staff;
+mod staff_passkeys;
 mod staff_security;
 mod survival_kill;
 mod survival_mail;

@@ -25,6 +25,8 @@ struct LoginPage<'a> {
     t: &'a Catalog,
     csrf: String,
     login_id: String,
+    /// Whether the staff ID + passkey login is offered (the base URL makes a relying party).
+    passkeys_offered: bool,
     errors: Errors,
 }
 
@@ -37,6 +39,7 @@ pub async fn show_login(State(state): State<AppState>, headers: HeaderMap) -> Re
         t: catalog(request_lang()),
         csrf: session.csrf,
         login_id: String::new(),
+        passkeys_offered: state.webauthn.is_some(),
         errors: Errors::default(),
     };
     Ok(page::with_cookie(page::html(page.render()?, false), cookie))
@@ -79,7 +82,13 @@ pub async fn submit_login(
         Err(refused) => {
             let mut errors = Errors::default();
             errors.add("login_id", t.get("form.refused"));
-            let page = LoginPage { t, csrf: refused.session.csrf, login_id: echo(&form.login_id), errors };
+            let page = LoginPage {
+                t,
+                csrf: refused.session.csrf,
+                login_id: echo(&form.login_id),
+                passkeys_offered: state.webauthn.is_some(),
+                errors,
+            };
             return Ok(page::with_cookie(page::with_status(page.render()?, StatusCode::FORBIDDEN), refused.cookie));
         }
     };
@@ -102,7 +111,13 @@ pub async fn submit_login(
             let key =
                 if outcome == LoginOutcome::Rejected { "staff.login.rejected" } else { "login.notice.client_limited" };
             errors.add("login_id", t.get(key));
-            let page = LoginPage { t, csrf: session.csrf, login_id: echo(&form.login_id), errors };
+            let page = LoginPage {
+                t,
+                csrf: session.csrf,
+                login_id: echo(&form.login_id),
+                passkeys_offered: state.webauthn.is_some(),
+                errors,
+            };
             Ok(page::html(page.render()?, true))
         }
     }

@@ -5,6 +5,7 @@
 pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod members;
+pub(crate) mod passkeys;
 pub(crate) mod seeker_page;
 pub(crate) mod seekers;
 
@@ -29,6 +30,11 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/enroll", get(auth::show_enroll).post(auth::submit_enroll))
         .route("/staff/password", get(auth::show_password).post(auth::submit_password))
         .route("/staff/logout", post(auth::logout))
+        .route("/staff/login/passkey/options", post(passkeys::login_options))
+        .route("/staff/login/passkey", post(passkeys::login_finish))
+        .route("/staff/passkeys", get(passkeys::show).post(passkeys::finish))
+        .route("/staff/passkeys/options", post(passkeys::options))
+        .route("/staff/passkeys/{id}/remove", post(passkeys::remove))
         .route("/staff", get(seekers::home))
         .route("/staff/seekers/new", get(seekers::show_new).post(seekers::submit_new))
         .route("/staff/seekers/{id}", get(seeker_page::detail))

@@ -77,6 +77,7 @@ test('a staff member adds a passkey, logs in with staff ID + passkey, removes it
   assert.equal(pathOf(page), '/staff/passkeys');
   await assertNoViolations(page, 'staff passkeys, none');
   await page.getByLabel(PASSKEY.name, { exact: true }).fill('職員PC');
+  await page.locator('#passkey_password').fill('Counter#2026pw');
   await page.getByRole('button', { name: PASSKEY.add, exact: true }).click();
   await page.getByText(PASSKEY.added, { exact: true }).waitFor();
   assert.equal(new URL(page.url()).search, '?done=added');

@@ -32,6 +32,27 @@ pub struct ChangeRequest<'a> {
     pub confirmation: &'a Secret,
 }
 
+/// Verifies a staff member's current password before a change that outlives the session (a new
+/// passkey), within the same budget of wrong current passwords as the change of password.
+pub async fn verify_current(
+    state: &AppState,
+    staff_id: i64,
+    current: &Secret,
+) -> Result<super::settings::CurrentPassword, FlowError> {
+    use super::settings::CurrentPassword;
+    let Some(row) = staff::find(state.store.pool(), staff_id).await? else { return Ok(CurrentPassword::Wrong) };
+    let Ok(slot) = CURRENT_PASSWORD_FAILURES.reserve(state, &format!("staff:{}", row.id)).await? else {
+        return Ok(CurrentPassword::Limited);
+    };
+    if state.hasher.verify(current, Some(row.password_hash.clone())).await? {
+        slot.release(state).await?;
+        Ok(CurrentPassword::Right)
+    } else {
+        slot.keep();
+        Ok(CurrentPassword::Wrong)
+    }
+}
+
 /// Changes the password of staff member `staff_id` from their session `session_hash`.
 pub async fn change_password(
     state: &AppState,

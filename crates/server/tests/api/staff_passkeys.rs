@@ -13,6 +13,8 @@ use crate::staff::{add_office, staff_browser};
 use mypage::flows::staff::Role;
 
 const OFFICE: &str = "01010";
+/// The password `staff_browser` gives its member.
+const STAFF_PASSWORD: &str = "Counter#2026pw";
 
 fn json(page: &Page) -> Value {
     serde_json::from_str(&page.body)
@@ -22,7 +24,8 @@ fn json(page: &Page) -> Value {
 /// Begins adding a passkey called `name`: the page's CSRF token, the ceremony ID and options.
 async fn begin_add(browser: &Browser, name: &str) -> (String, String, Value) {
     let csrf = browser.get("/staff/passkeys").await.csrf();
-    let page = browser.post("/staff/passkeys/options", &[("csrf", &csrf), ("name", name)]).await;
+    let form = [("csrf", csrf.as_str()), ("name", name), ("current_password", STAFF_PASSWORD)];
+    let page = browser.post("/staff/passkeys/options", &form).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let body = json(&page);
     (csrf, body["ceremony"].as_str().unwrap().to_owned(), body["options"].clone())
@@ -128,6 +131,22 @@ async fn the_name_is_required_and_kept_without_the_script(app: &TestApp) {
     assert_eq!(app.scalar("SELECT COUNT(*) FROM passkeys").await, 0);
 }
 both_databases!(the_name_is_required_and_kept_without_the_script);
+
+async fn adding_a_staff_passkey_needs_the_current_password(app: &TestApp) {
+    add_office(app, OFFICE, "ハローワーク釧路").await;
+    let (clerk, _) = staff_browser(app, "kushiro", Role::Counter, OFFICE).await;
+    let csrf = clerk.get("/staff/passkeys").await.csrf();
+    let missing = clerk.post("/staff/passkeys/options", &[("csrf", &csrf), ("name", "職員PC")]).await;
+    assert_eq!((missing.status, json(&missing)["field"].as_str()), (422, Some("current_password")));
+    let form = [("csrf", csrf.as_str()), ("name", "職員PC"), ("current_password", "Wrong#2026pw")];
+    let wrong = clerk.post("/staff/passkeys/options", &form).await;
+    assert_eq!(wrong.status, 422);
+    assert!(json(&wrong)["error"].as_str().unwrap().contains("現在のパスワードが正しくありません"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM webauthn_ceremonies").await, 0);
+    let counted = "SELECT COUNT(*) FROM attempt_log WHERE scope = 'settings.current_password'";
+    assert_eq!(app.scalar(counted).await, 1, "the wrong one counts against the member's budget");
+}
+both_databases!(adding_a_staff_passkey_needs_the_current_password);
 
 async fn a_replayed_or_another_members_ceremony_is_refused(app: &TestApp) {
     add_office(app, OFFICE, "ハローワーク釧路").await;

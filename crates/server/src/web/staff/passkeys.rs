@@ -7,12 +7,15 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use mypage_domain::secret::Secret;
 use serde::Deserialize;
 
 use super::{CurrentStaff, Nav};
 use crate::flows::passkeys::{NAME_MAX_CHARS, Registered};
+use crate::flows::settings::CurrentPassword;
 use crate::flows::staff::LoginOutcome;
 use crate::flows::staff_passkeys as flow;
+use crate::flows::staff_password;
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::state::AppState;
 use crate::store::staff_passkeys as store_passkeys;
@@ -96,6 +99,8 @@ pub struct OptionsForm {
     csrf: String,
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    current_password: String,
 }
 
 fn available(state: &AppState) -> Result<(), AppError> {
@@ -115,6 +120,23 @@ pub async fn options(
         Ok(name) => name,
         Err(key) => return Ok(error(StatusCode::UNPROCESSABLE_ENTITY, t.get(key))),
     };
+    // As for a job seeker: a borrowed session cannot add a lasting way in without the password.
+    let password_error = |status: StatusCode, key: &str| {
+        json(status, &serde_json::json!({ "error": t.get(key), "field": "current_password" }))
+    };
+    if form.current_password.is_empty() {
+        return Ok(password_error(StatusCode::UNPROCESSABLE_ENTITY, "mypage.settings.passkeys.password_empty"));
+    }
+    let password = Secret::new(form.current_password.chars().take(256).collect());
+    match staff_password::verify_current(&state, current.member.id, &password).await? {
+        CurrentPassword::Right => {}
+        CurrentPassword::Wrong => {
+            return Ok(password_error(StatusCode::UNPROCESSABLE_ENTITY, "mypage.settings.password_wrong_current"));
+        }
+        CurrentPassword::Limited => {
+            return Ok(password_error(StatusCode::TOO_MANY_REQUESTS, "mypage.settings.password_limited"));
+        }
+    }
     let binding = session.ceremony_binding(&state);
     let member = &current.member;
     let begun = flow::begin_registration(&state, member.id, &member.login_id, &binding, &name).await?;

@@ -117,29 +117,42 @@ pub async fn begin_registration(
     binding: &str,
     name: &str,
 ) -> Result<Begun, FlowError> {
-    let webauthn = webauthn(state)?;
     let pool = state.store.pool();
-    let handle = match store_passkeys::user_handle(pool, account_id).await? {
+    let handle = store_passkeys::user_handle(pool, account_id).await?;
+    let states = store_passkeys::passkey_states(pool, account_id).await?;
+    let (options, kept) = start_registration(state, handle, &states, email)?;
+    let ceremony = store_ceremony(state, Purpose::Register, binding, Some(account_id), name, &kept).await?;
+    Ok(Begun { ceremony, options })
+}
+
+/// The options of a new registration for an owner (a job seeker's account or a staff member),
+/// and the state to keep until it is finished: the owner's user handle (or a new random one:
+/// it says nothing about the owner), with their passkeys excluded.
+pub(crate) fn start_registration(
+    state: &AppState,
+    handle: Option<String>,
+    passkey_states: &[String],
+    user_name: &str,
+) -> Result<(serde_json::Value, String), FlowError> {
+    let webauthn = webauthn(state)?;
+    let handle = match handle {
         Some(handle) => handle,
         None => URL_SAFE_NO_PAD.encode(random_uuid()?.as_bytes()),
     };
     let uuid = uuid_of(&handle).ok_or_else(|| FlowError::Store(store::StoreError::Corrupt("user handle".into())))?;
-    let existing: Vec<Passkey> =
-        store_passkeys::passkey_states(pool, account_id).await?.iter().filter_map(|j| parse(j).ok()).collect();
+    let existing: Vec<Passkey> = passkey_states.iter().filter_map(|j| parse(j).ok()).collect();
     let exclude = existing.iter().map(|p| p.cred_id().clone()).collect::<Vec<_>>();
     let (options, registration) = webauthn
-        .start_passkey_registration(uuid, email, email, Some(exclude))
+        .start_passkey_registration(uuid, user_name, user_name, Some(exclude))
         .map_err(|e| FlowError::Webauthn(e.to_string()))?;
     let mut options = serde_json::to_value(&options).map_err(|e| FlowError::Webauthn(e.to_string()))?;
-    // Login is by discoverable credential (no ID typed first), so the authenticator must keep
-    // it; the verification does not depend on this hint.
+    // Login is by discoverable credential (no credential named first), so the authenticator must
+    // keep it; the verification does not depend on this hint.
     if let Some(selection) = options.pointer_mut("/publicKey/authenticatorSelection") {
         selection["residentKey"] = "required".into();
         selection["requireResidentKey"] = true.into();
     }
-    let kept = serial(&(handle, registration))?;
-    let ceremony = store_ceremony(state, Purpose::Register, binding, Some(account_id), name, &kept).await?;
-    Ok(Begun { ceremony, options })
+    Ok((options, serial(&(handle, registration))?))
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::FlowError;
-use super::passkeys::{Begun, CEREMONY_TTL, Registered, parse, random_uuid, serial, uuid_of, webauthn};
+use super::passkeys::{Begun, CEREMONY_TTL, Registered, parse, serial, start_registration, uuid_of, webauthn};
 use super::staff::{LoginOutcome, STAFF_FAILURES_PER_CLIENT, parse_login_id};
 use super::staff_lock;
 use crate::state::AppState;
@@ -39,26 +39,10 @@ pub async fn begin_registration(
     binding: &str,
     name: &str,
 ) -> Result<Begun, FlowError> {
-    let webauthn = webauthn(state)?;
     let pool = state.store.pool();
-    let handle = match store_passkeys::user_handle(pool, staff_id).await? {
-        Some(handle) => handle,
-        None => URL_SAFE_NO_PAD.encode(random_uuid()?.as_bytes()),
-    };
-    let uuid = uuid_of(&handle).ok_or_else(|| FlowError::Store(store::StoreError::Corrupt("user handle".into())))?;
-    let existing: Vec<Passkey> =
-        store_passkeys::passkey_states(pool, staff_id).await?.iter().filter_map(|j| parse(j).ok()).collect();
-    let exclude = existing.iter().map(|p| p.cred_id().clone()).collect::<Vec<_>>();
-    let (options, registration) = webauthn
-        .start_passkey_registration(uuid, login_id, login_id, Some(exclude))
-        .map_err(|e| FlowError::Webauthn(e.to_string()))?;
-    let mut options = serde_json::to_value(&options).map_err(|e| FlowError::Webauthn(e.to_string()))?;
-    // The login is by discoverable credential, so the authenticator must keep it.
-    if let Some(selection) = options.pointer_mut("/publicKey/authenticatorSelection") {
-        selection["residentKey"] = "required".into();
-        selection["requireResidentKey"] = true.into();
-    }
-    let kept = serial(&(handle, registration))?;
+    let handle = store_passkeys::user_handle(pool, staff_id).await?;
+    let states = store_passkeys::passkey_states(pool, staff_id).await?;
+    let (options, kept) = start_registration(state, handle, &states, login_id)?;
     let ceremony = tokens::random_token()?;
     let now = state.now();
     let id_hash = state.keys.hash(KeyPurpose::Ceremony, &ceremony);

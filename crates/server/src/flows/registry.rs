@@ -48,3 +48,29 @@ pub async fn add_office(
     tx.commit().await?;
     Ok(AddOffice::Added(id))
 }
+
+/// What an admin sets of an office on 「安定所」.
+pub struct OfficeUpdate<'a> {
+    pub name: &'a str,
+    pub notice: Option<&'a str>,
+    /// `None` where passkeys cannot be offered (the form had no such checkbox).
+    pub staff_passkeys_required: Option<bool>,
+}
+
+/// Saves an office's name and slip notice (`office.updated`), and whether its staff must log in
+/// with a passkey, audited as `office.staff_passkeys_required` / `_optional` when that changes.
+pub async fn update_office(state: &AppState, id: i64, update: &OfficeUpdate<'_>, actor: &str) -> Result<(), FlowError> {
+    let now = store::ms(state.now());
+    let mut tx = state.store.begin_write().await?;
+    offices::update(&mut *tx, id, update.name, update.notice).await?;
+    let record = |kind| audit::Event { actor, kind, job_seeker_id: None, detail: update.name, client_addr: None };
+    audit::record(&mut *tx, &record("office.updated"), now).await?;
+    if let Some(required) = update.staff_passkeys_required
+        && offices::set_passkeys_required(&mut *tx, id, required).await?
+    {
+        let kind = if required { "office.staff_passkeys_required" } else { "office.staff_passkeys_optional" };
+        audit::record(&mut *tx, &record(kind), now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

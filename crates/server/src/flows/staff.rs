@@ -9,6 +9,7 @@ use super::FlowError;
 use super::limits::Limit;
 use super::staff_lock;
 use crate::state::AppState;
+use crate::store::staff_passkeys as store_passkeys;
 use crate::store::{self, audit, offices, staff};
 use crate::tokens::{self, Purpose};
 use crate::totp::TotpSecret;
@@ -49,6 +50,8 @@ pub struct StaffMember {
     pub name: String,
     pub role: Role,
     pub office_id: i64,
+    /// The member's office requires passkeys (see [`passkey_due`]).
+    pub passkeys_required: bool,
 }
 
 impl StaffMember {
@@ -59,6 +62,7 @@ impl StaffMember {
             name: row.name.clone(),
             role: Role::parse(&row.role)?,
             office_id: row.office_id,
+            passkeys_required: row.passkeys_required,
         })
     }
     /// The audit log's name for this actor.
@@ -210,6 +214,9 @@ pub enum LoginOutcome {
         staff_id: i64,
         must_change_password: bool,
     },
+    /// The right password and code, but the member's office requires passkeys and the member
+    /// has one: no session, the login is by passkey.
+    PasskeyRequired,
 }
 
 pub async fn login(
@@ -246,15 +253,14 @@ pub async fn login(
     } else {
         client_slot.release(state).await?;
     }
-    if let (LoginOutcome::LoggedIn { .. }, Some(r)) = (&outcome, &row) {
+    let kind = match &outcome {
+        LoginOutcome::LoggedIn { .. } => Some("staff.login"),
+        LoginOutcome::PasskeyRequired => Some("staff.login_needs_passkey"),
+        _ => None,
+    };
+    if let (Some(kind), Some(r)) = (kind, &row) {
         let actor = format!("staff:{}", r.login_id);
-        let event = audit::Event {
-            actor: &actor,
-            kind: "staff.login",
-            job_seeker_id: None,
-            detail: "",
-            client_addr: Some(client),
-        };
+        let event = audit::Event { actor: &actor, kind, job_seeker_id: None, detail: "", client_addr: Some(client) };
         audit::record(state.store.pool(), &event, store::ms(now)).await?;
     }
     Ok(outcome)
@@ -279,7 +285,13 @@ async fn decide(
     }
     let secret = TotpSecret::open(&r.totp_secret, &state.keys);
     match secret.and_then(|s| s.verify(code.trim(), now, r.totp_last_step)) {
+        // Accepted even when a passkey is required: the code is spent and the password was right.
         Some(step) if staff_lock::accept(state, r.id, attempt, Some(step), now).await? => {
+            if super::staff_passkeys::required(state, r.passkeys_required)
+                && store_passkeys::count(state.store.pool(), r.id).await? > 0
+            {
+                return Ok(LoginOutcome::PasskeyRequired);
+            }
             Ok(LoginOutcome::LoggedIn { staff_id: r.id, must_change_password: r.must_change_password == 1 })
         }
         _ => Ok(LoginOutcome::Rejected),

@@ -16,12 +16,12 @@ use webauthn_rs::prelude::{
 
 use super::FlowError;
 use super::passkeys::{Begun, CEREMONY_TTL, Registered, parse, serial, start_registration, uuid_of, webauthn};
-use super::staff::{LoginOutcome, STAFF_FAILURES_PER_CLIENT, parse_login_id};
+use super::staff::{LoginOutcome, STAFF_FAILURES_PER_CLIENT, StaffMember, parse_login_id};
 use super::staff_lock;
 use crate::state::AppState;
 use crate::store::passkeys::{self as seeker_passkeys, NewCeremony, Purpose};
 use crate::store::staff_passkeys::{self as store_passkeys, NewPasskey};
-use crate::store::{self, audit, staff};
+use crate::store::{self, attempts, audit, staff};
 use crate::tokens::{self, Purpose as KeyPurpose};
 
 async fn record(state: &AppState, actor: &str, kind: &str, detail: &str, client: &str) -> Result<(), FlowError> {
@@ -112,29 +112,55 @@ pub async fn finish_registration(
     Ok(Registered::Added { name: taken.name })
 }
 
-/// Removes one passkey of the member, audited as `staff.passkey_removed`. False when it is not
-/// theirs (or already gone).
+/// Whether a member of an office that requires passkeys (`office_requires`) must use one. Not
+/// where passkeys cannot be offered (a base URL that makes no relying party): the member could
+/// never add one.
+pub fn required(state: &AppState, office_requires: bool) -> bool {
+    office_requires && state.webauthn.is_some()
+}
+
+/// What became of a request to remove one of a member's passkeys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    /// Not the member's, or already gone.
+    NotFound,
+    /// The member's office requires passkeys and this is the member's last one.
+    LastOneRequired,
+}
+
+/// Removes one passkey of the member, audited as `staff.passkey_removed`. Where the office
+/// requires passkeys the last one stays (the member would be left with the password path only).
+/// Removals of one member take the member's lock row first, so two parallel removals of the last
+/// two passkeys cannot both see the other one still there.
 pub async fn remove(
     state: &AppState,
-    staff_id: i64,
+    member: &StaffMember,
     passkey_id: i64,
-    actor: &str,
     client: &str,
-) -> Result<bool, FlowError> {
+) -> Result<Removal, FlowError> {
+    let now = store::ms(state.now());
     let mut tx = state.store.begin_write().await?;
-    let Some(name) = store_passkeys::delete(&mut *tx, staff_id, passkey_id).await? else {
-        return Ok(false);
+    attempts::lock_subject(&mut *tx, "staff.passkeys", &member.id.to_string(), now).await?;
+    if required(state, member.passkeys_required) && store_passkeys::count(&mut *tx, member.id).await? <= 1 {
+        let owned = store_passkeys::for_staff(&mut *tx, member.id).await?.iter().any(|p| p.id == passkey_id);
+        drop(tx);
+        return Ok(if owned { Removal::LastOneRequired } else { Removal::NotFound });
+    }
+    let Some(name) = store_passkeys::delete(&mut *tx, member.id, passkey_id).await? else {
+        return Ok(Removal::NotFound);
     };
+    let actor = member.actor();
     let event = audit::Event {
-        actor,
+        actor: &actor,
         kind: "staff.passkey_removed",
         job_seeker_id: None,
         detail: &name,
         client_addr: Some(client),
     };
-    audit::record(&mut *tx, &event, store::ms(state.now())).await?;
+    audit::record(&mut *tx, &event, now).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Removal::Removed)
 }
 
 /// Begins a staff ID + passkey login. The options do not depend on `login_id` (kept with the

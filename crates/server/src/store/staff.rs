@@ -23,6 +23,8 @@ pub struct StaffRow {
     pub locked_until: Option<i64>,
     pub disabled_at: Option<i64>,
     pub created_at: i64,
+    /// The member's office requires passkeys (an admin's setting of the office).
+    pub passkeys_required: bool,
 }
 
 /// A row as stored; its TOTP secret gets its login ID attached on the way out.
@@ -41,6 +43,7 @@ struct Stored {
     locked_until: Option<i64>,
     disabled_at: Option<i64>,
     created_at: i64,
+    passkeys_required: i64,
 }
 
 impl From<Stored> for StaffRow {
@@ -60,6 +63,7 @@ impl From<Stored> for StaffRow {
             locked_until: r.locked_until,
             disabled_at: r.disabled_at,
             created_at: r.created_at,
+            passkeys_required: r.passkeys_required == 1,
         }
     }
 }
@@ -67,7 +71,8 @@ impl From<Stored> for StaffRow {
 macro_rules! columns {
     () => {
         "id, login_id, name, role, office_id, password_hash, must_change_password, totp_secret, \
-         totp_confirmed_at, totp_last_step, locked_until, disabled_at, created_at"
+         totp_confirmed_at, totp_last_step, locked_until, disabled_at, created_at, \
+         (SELECT o.staff_passkeys_required FROM offices o WHERE o.id = staff.office_id) AS passkeys_required"
     };
 }
 

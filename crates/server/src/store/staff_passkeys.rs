@@ -93,6 +93,11 @@ pub async fn user_handle<'e>(ex: impl Executor<'e, Database = Any>, staff_id: i6
         .await?)
 }
 
+/// How many passkeys the member has.
+pub async fn count<'e>(ex: impl Executor<'e, Database = Any>, staff_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE staff_id = $1").bind(staff_id).fetch_one(ex).await?)
+}
+
 /// The member's passkeys, newest first.
 pub async fn for_staff<'e>(ex: impl Executor<'e, Database = Any>, staff_id: i64) -> Result<Vec<PasskeyRow>> {
     Ok(sqlx::query_as(

@@ -49,6 +49,10 @@ pub struct FlowData {
     /// Which credentials that staff login passed (a reissue voids the pending enrolment).
     #[serde(default)]
     pub staff_pending_tag: Option<String>,
+    /// This staff session logged in with a passkey or added one: an office that requires
+    /// passkeys lets it use the whole console.
+    #[serde(default)]
+    pub staff_passkey: bool,
     /// A change of login ID waiting for its code: the change's id and the new address.
     #[serde(default)]
     pub email_change: Option<(i64, String)>,

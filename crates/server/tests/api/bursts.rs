@@ -360,6 +360,7 @@ async fn ten_wrong_otps_across_challenges_lock_password_login_and_tell_the_owner
         name: "test".into(),
         role: mypage::flows::staff::Role::Admin,
         office_id: 0,
+        passkeys_required: false,
     };
     let seeker = app.scalar("SELECT id FROM job_seekers").await;
     let unlock = mypage::flows::console::AccountAction::Unlock;

@@ -26,6 +26,7 @@ mod query_plans;
 mod recovery;
 mod staff;
 mod staff_passkeys;
+mod staff_passkeys_required;
 mod staff_security;
 mod survival_kill;
 mod survival_mail;

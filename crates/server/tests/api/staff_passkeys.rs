@@ -14,15 +14,15 @@ use mypage::flows::staff::Role;
 
 const OFFICE: &str = "01010";
 /// The password `staff_browser` gives its member.
-const STAFF_PASSWORD: &str = "Counter#2026pw";
+pub(crate) const STAFF_PASSWORD: &str = "Counter#2026pw";
 
-fn json(page: &Page) -> Value {
+pub(crate) fn json(page: &Page) -> Value {
     serde_json::from_str(&page.body)
         .unwrap_or_else(|e| panic!("not JSON ({e}), status {}:\n{}", page.status, page.body))
 }
 
 /// Begins adding a passkey called `name`: the page's CSRF token, the ceremony ID and options.
-async fn begin_add(browser: &Browser, name: &str) -> (String, String, Value) {
+pub(crate) async fn begin_add(browser: &Browser, name: &str) -> (String, String, Value) {
     let csrf = browser.get("/staff/passkeys").await.csrf();
     let form = [("csrf", csrf.as_str()), ("name", name), ("current_password", STAFF_PASSWORD)];
     let page = browser.post("/staff/passkeys/options", &form).await;
@@ -31,14 +31,14 @@ async fn begin_add(browser: &Browser, name: &str) -> (String, String, Value) {
     (csrf, body["ceremony"].as_str().unwrap().to_owned(), body["options"].clone())
 }
 
-async fn finish_add(browser: &Browser, csrf: &str, ceremony: &str, credential: &Value) -> Page {
+pub(crate) async fn finish_add(browser: &Browser, csrf: &str, ceremony: &str, credential: &Value) -> Page {
     browser
         .post("/staff/passkeys", &[("csrf", csrf), ("ceremony", ceremony), ("credential", &credential.to_string())])
         .await
 }
 
 /// Adds a passkey called `name` for the logged-in member of `browser`; its key.
-async fn add_passkey(app: &TestApp, browser: &Browser, name: &str) -> SoftKey {
+pub(crate) async fn add_passkey(app: &TestApp, browser: &Browser, name: &str) -> SoftKey {
     let (csrf, ceremony, options) = begin_add(browser, name).await;
     let (key, credential) = SoftKey::create(&options, &app.base);
     let done = finish_add(browser, &csrf, &ceremony, &credential).await;
@@ -53,7 +53,7 @@ fn assert_refused(page: &Page) {
     assert!(json(page)["error"].as_str().unwrap().contains("パスキーを追加できませんでした"), "{}", page.body);
 }
 
-async fn events(app: &TestApp, kind: &str) -> Vec<(String, String)> {
+pub(crate) async fn events(app: &TestApp, kind: &str) -> Vec<(String, String)> {
     sqlx::query_as("SELECT actor, detail FROM audit_events WHERE kind = $1 ORDER BY id")
         .bind(kind)
         .fetch_all(app.state.store.pool())
@@ -61,7 +61,7 @@ async fn events(app: &TestApp, kind: &str) -> Vec<(String, String)> {
         .unwrap()
 }
 
-async fn staff_passkeys(app: &TestApp, login_id: &str) -> i64 {
+pub(crate) async fn staff_passkeys(app: &TestApp, login_id: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM passkeys p JOIN staff s ON s.id = p.staff_id WHERE s.login_id = $1")
         .bind(login_id)
         .fetch_one(app.state.store.pool())
@@ -245,7 +245,7 @@ async fn finish_login(browser: &Browser, csrf: &str, ceremony: &str, credential:
 }
 
 /// A whole staff ID + passkey login on a new browser; the finish's answer and the browser.
-async fn passkey_login(app: &TestApp, login_id: &str, key: &mut SoftKey) -> (Page, Browser) {
+pub(crate) async fn passkey_login(app: &TestApp, login_id: &str, key: &mut SoftKey) -> (Page, Browser) {
     let browser = app.browser();
     let (csrf, ceremony, options) = begin_login(&browser, login_id).await;
     let assertion = key.assert(&options, &app.base);
@@ -253,7 +253,7 @@ async fn passkey_login(app: &TestApp, login_id: &str, key: &mut SoftKey) -> (Pag
 }
 
 #[track_caller]
-fn assert_logged_in(page: &Page) {
+pub(crate) fn assert_logged_in(page: &Page) {
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(json(page)["redirect"], "/staff");
 }

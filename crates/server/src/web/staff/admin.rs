@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{CurrentStaff, Nav};
 use crate::flows::opening::DocumentKind;
-use crate::flows::registry::{self, AddOffice, OfficeNumber};
+use crate::flows::registry::{self, AddOffice, OfficeNumber, OfficeUpdate};
 use crate::flows::staff;
 use crate::i18n::{Catalog, catalog, request_lang};
 use crate::import::{self, RowOutcome};
@@ -223,15 +223,39 @@ pub async fn audit(
 struct OfficesPage<'a> {
     t: &'a Catalog,
     nav: Nav,
-    offices: Vec<offices::OfficeRow>,
+    /// Each office, with how many of its active staff have no passkey yet.
+    offices: Vec<(offices::OfficeRow, i64)>,
+    /// Whether passkeys can be required (the base URL makes a relying party).
+    passkeys_offered: bool,
     errors: Errors,
+}
+
+impl OfficesPage<'_> {
+    fn without_passkey(&self, count: &i64) -> String {
+        self.t.fmt("staff.offices.without_passkey", &[("count", &count.to_string())])
+    }
+}
+
+async fn offices_page<'a>(
+    state: &AppState,
+    t: &'a Catalog,
+    current: &CurrentStaff,
+    errors: Errors,
+) -> Result<OfficesPage<'a>, AppError> {
+    let pool = state.store.pool();
+    let without: std::collections::HashMap<i64, i64> =
+        offices::staff_without_passkey(pool).await?.into_iter().collect();
+    let list = offices::list(pool).await?.into_iter().map(|o| {
+        let n = without.get(&o.id).copied().unwrap_or(0);
+        (o, n)
+    });
+    let offices = list.collect();
+    Ok(OfficesPage { t, nav: Nav::of(current), offices, passkeys_offered: state.webauthn.is_some(), errors })
 }
 
 pub async fn offices(State(state): State<AppState>, current: CurrentStaff) -> Result<Response, AppError> {
     admin_only(&current)?;
-    let list = offices::list(state.store.pool()).await?;
-    let page =
-        OfficesPage { t: catalog(request_lang()), nav: Nav::of(&current), offices: list, errors: Errors::default() };
+    let page = offices_page(&state, catalog(request_lang()), &current, Errors::default()).await?;
     Ok(page::html(page.render()?, false))
 }
 
@@ -245,6 +269,9 @@ pub struct OfficeForm {
     name: String,
     #[serde(default)]
     notice: String,
+    /// The checkbox 「職員のログインにパスキーを必須にする」 (present when checked).
+    #[serde(default)]
+    passkeys_required: Option<String>,
 }
 
 pub async fn add_office(
@@ -274,8 +301,7 @@ pub async fn add_office(
     if errors.is_empty() {
         return Ok(page::see_other("/staff/offices"));
     }
-    let list = offices::list(state.store.pool()).await?;
-    Ok(page::html(OfficesPage { t, nav: Nav::of(&current), offices: list, errors }.render()?, true))
+    Ok(page::html(offices_page(&state, t, &current, errors).await?.render()?, true))
 }
 
 pub async fn update_office(
@@ -292,15 +318,13 @@ pub async fn update_office(
         return Err(AppError::BadRequest);
     }
     let notice = mypage_domain::text::normalize(&form.notice);
-    offices::update(state.store.pool(), id, &name, (!notice.is_empty()).then_some(notice.as_str())).await?;
-    let event = audit::Event {
-        actor: &current.member.actor(),
-        kind: "office.updated",
-        job_seeker_id: None,
-        detail: &name,
-        client_addr: None,
+    let update = OfficeUpdate {
+        name: &name,
+        notice: (!notice.is_empty()).then_some(notice.as_str()),
+        // Only where passkeys can be offered at all; the form then has the checkbox.
+        staff_passkeys_required: state.webauthn.is_some().then_some(form.passkeys_required.is_some()),
     };
-    audit::record(state.store.pool(), &event, store::ms(state.now())).await?;
+    registry::update_office(&state, id, &update, &current.member.actor()).await?;
     Ok(page::see_other("/staff/offices"))
 }
 

@@ -2,7 +2,7 @@
 //! QR code and the one-time password replaced.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use mypage_domain::password::PasswordRule;
@@ -27,10 +27,23 @@ struct LoginPage<'a> {
     login_id: String,
     /// Whether the staff ID + passkey login is offered (the base URL makes a relying party).
     passkeys_offered: bool,
+    /// The member's office requires the passkey login (after a right password, or a session
+    /// ended for it).
+    passkey_required: bool,
     errors: Errors,
 }
 
-pub async fn show_login(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    passkey: Option<String>,
+}
+
+pub async fn show_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, AppError> {
     let (session, cookie) = session::load_or_pre_in(&state, Realm::Staff, &headers).await?;
     if session.staff_id.is_some() {
         return Ok(page::see_other("/staff"));
@@ -40,6 +53,7 @@ pub async fn show_login(State(state): State<AppState>, headers: HeaderMap) -> Re
         csrf: session.csrf,
         login_id: String::new(),
         passkeys_offered: state.webauthn.is_some(),
+        passkey_required: state.webauthn.is_some() && query.passkey.as_deref() == Some("required"),
         errors: Errors::default(),
     };
     Ok(page::with_cookie(page::html(page.render()?, false), cookie))
@@ -87,6 +101,7 @@ pub async fn submit_login(
                 csrf: refused.session.csrf,
                 login_id: echo(&form.login_id),
                 passkeys_offered: state.webauthn.is_some(),
+                passkey_required: false,
                 errors,
             };
             return Ok(page::with_cookie(page::with_status(page.render()?, StatusCode::FORBIDDEN), refused.cookie));
@@ -106,6 +121,17 @@ pub async fn submit_login(
             let data = FlowData { staff_pending: Some(staff_id), staff_pending_tag: Some(tag), ..Default::default() };
             rotate(&state, session, None, data, "/staff/enroll").await
         }
+        LoginOutcome::PasskeyRequired => {
+            let page = LoginPage {
+                t,
+                csrf: session.csrf,
+                login_id: echo(&form.login_id),
+                passkeys_offered: true,
+                passkey_required: true,
+                errors: Errors::default(),
+            };
+            Ok(page::html(page.render()?, true))
+        }
         outcome @ (LoginOutcome::Rejected | LoginOutcome::ClientLimited) => {
             let mut errors = Errors::default();
             let key =
@@ -116,6 +142,7 @@ pub async fn submit_login(
                 csrf: session.csrf,
                 login_id: echo(&form.login_id),
                 passkeys_offered: state.webauthn.is_some(),
+                passkey_required: false,
                 errors,
             };
             Ok(page::html(page.render()?, true))

@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 
 use crate::flows::staff::StaffMember;
 use crate::state::AppState;
-use crate::store::staff;
+use crate::store::{staff, staff_passkeys};
 use crate::web::page;
 use crate::web::session::{self, Realm, Session};
 
@@ -59,30 +59,57 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/members/{id}/{action}", post(members::action))
 }
 
-/// The logged-in staff member and their session. Anyone else is sent to the staff login.
+/// The logged-in staff member and their session. Anyone else is sent to the staff login; a
+/// member who still has to add the passkey their office requires, to 「パスキー」.
 pub struct CurrentStaff {
     pub member: StaffMember,
     pub session: Session,
+    /// The office requires passkeys and this session has none yet (logged in by password, by a
+    /// member without one): only 「パスキー」 and the logout are open to it.
+    pub passkey_due: bool,
 }
 
 impl FromRequestParts<AppState> for CurrentStaff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let current = PasskeyEnrolment::from_request_parts(parts, state).await?.0;
+        if current.passkey_due {
+            return Err(page::see_other("/staff/passkeys"));
+        }
+        Ok(current)
+    }
+}
+
+/// A logged-in member on 「パスキー」: also one whose passkey is due.
+pub struct PasskeyEnrolment(pub CurrentStaff);
+
+impl FromRequestParts<AppState> for PasskeyEnrolment {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let to_login = || page::see_other("/staff/login");
+        let internal = |e: crate::store::StoreError| crate::web::error::AppError::from(e).into_response();
         let session =
             session::load_in(state, Realm::Staff, &parts.headers).await.map_err(IntoResponse::into_response)?;
         let Some(session) = session else { return Err(to_login()) };
         let Some(staff_id) = session.staff_id else { return Err(to_login()) };
-        let row = staff::find(state.store.pool(), staff_id)
-            .await
-            .map_err(|e| crate::web::error::AppError::from(e).into_response())?;
+        let row = staff::find(state.store.pool(), staff_id).await.map_err(internal)?;
         let Some(row) = row.filter(|r| r.disabled_at.is_none()) else { return Err(to_login()) };
         if row.must_change_password == 1 {
             return Err(page::see_other("/staff/password"));
         }
         let member = StaffMember::from_row(&row).ok_or_else(to_login)?;
-        Ok(Self { member, session })
+        let passkey_due =
+            crate::flows::staff_passkeys::required(state, member.passkeys_required) && !session.data.staff_passkey;
+        // A password session of a member who has a passkey, in an office that now requires
+        // one (the rule was turned on meanwhile): it ends, and the login says why.
+        if passkey_due && staff_passkeys::count(state.store.pool(), member.id).await.map_err(internal)? > 0 {
+            session.destroy(state).await.map_err(IntoResponse::into_response)?;
+            let cookie = session::clear_cookie(state, Realm::Staff).map_err(IntoResponse::into_response)?;
+            return Err(page::with_cookie(page::see_other("/staff/login?passkey=required"), Some(cookie)));
+        }
+        Ok(Self(CurrentStaff { member, session, passkey_due }))
     }
 }
 
@@ -91,10 +118,17 @@ pub struct Nav {
     pub name: String,
     pub admin: bool,
     pub csrf: String,
+    /// Only 「パスキー」 and the logout lead anywhere yet (see [`CurrentStaff::passkey_due`]).
+    pub passkey_due: bool,
 }
 
 impl Nav {
     pub fn of(current: &CurrentStaff) -> Self {
-        Self { name: current.member.name.clone(), admin: current.member.is_admin(), csrf: current.session.csrf.clone() }
+        Self {
+            name: current.member.name.clone(),
+            admin: current.member.is_admin(),
+            csrf: current.session.csrf.clone(),
+            passkey_due: current.passkey_due,
+        }
     }
 }

@@ -10,7 +10,7 @@ use axum::response::Response;
 use mypage_domain::secret::Secret;
 use serde::Deserialize;
 
-use super::{CurrentStaff, Nav};
+use super::{CurrentStaff, Nav, PasskeyEnrolment};
 use crate::flows::passkeys::{NAME_MAX_CHARS, Registered};
 use crate::flows::settings::CurrentPassword;
 use crate::flows::staff::LoginOutcome;
@@ -39,6 +39,8 @@ struct PasskeysPage<'a> {
     name_max: usize,
     errors: Errors,
     notice: Option<String>,
+    /// The office requires passkeys and only one is left (it cannot be removed).
+    last_required: bool,
 }
 
 async fn render(
@@ -49,8 +51,9 @@ async fn render(
     notice: Option<String>,
 ) -> Result<Response, AppError> {
     let t = catalog(request_lang());
-    let passkeys = store_passkeys::for_staff(state.store.pool(), current.member.id)
-        .await?
+    let listed = store_passkeys::for_staff(state.store.pool(), current.member.id).await?;
+    let last_required = flow::required(state, current.member.passkeys_required) && listed.len() == 1;
+    let passkeys = listed
         .into_iter()
         .map(|p| {
             let last =
@@ -69,6 +72,7 @@ async fn render(
         name_max: NAME_MAX_CHARS,
         errors,
         notice,
+        last_required,
     };
     Ok(page::html(page.render()?, has_errors))
 }
@@ -81,7 +85,7 @@ pub struct PasskeysQuery {
 
 pub async fn show(
     State(state): State<AppState>,
-    current: CurrentStaff,
+    PasskeyEnrolment(current): PasskeyEnrolment,
     Query(query): Query<PasskeysQuery>,
 ) -> Result<Response, AppError> {
     let t = catalog(request_lang());
@@ -109,7 +113,7 @@ fn available(state: &AppState) -> Result<(), AppError> {
 
 pub async fn options(
     State(state): State<AppState>,
-    current: CurrentStaff,
+    PasskeyEnrolment(current): PasskeyEnrolment,
     headers: HeaderMap,
     Form(form): Form<OptionsForm>,
 ) -> Result<Response, AppError> {
@@ -159,12 +163,12 @@ pub struct FinishForm {
 pub async fn finish(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    current: CurrentStaff,
+    PasskeyEnrolment(current): PasskeyEnrolment,
     headers: HeaderMap,
     Form(form): Form<FinishForm>,
 ) -> Result<Response, AppError> {
     available(&state)?;
-    let session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
+    let mut session = session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
     let t = catalog(request_lang());
     if form.ceremony.is_empty() {
         // Posted without the script: the page again, with the name as typed.
@@ -177,7 +181,17 @@ pub async fn finish(
     let answer = (form.ceremony.as_str(), form.credential.as_str());
     let outcome = flow::finish_registration(&state, current.member.id, &actor, &binding, answer, &client).await?;
     Ok(match outcome {
+        Registered::Added { .. } if current.passkey_due => {
+            // The whole console opens to this session now: a new session ID for it (SPEC §6,
+            // rotate at a change of privilege).
+            session.destroy(&state).await?;
+            let data = FlowData { staff_passkey: true, ..FlowData::default() };
+            let (_, cookie) = session::start_in(&state, Realm::Staff, None, Some(current.member.id), data).await?;
+            let answer = json(StatusCode::OK, &serde_json::json!({ "redirect": "/staff/passkeys?done=added" }));
+            page::with_cookie(answer, Some(cookie))
+        }
         Registered::Added { .. } => {
+            session.update(&state, |d| d.staff_passkey = true).await?;
             json(StatusCode::OK, &serde_json::json!({ "redirect": "/staff/passkeys?done=added" }))
         }
         Registered::Duplicate => error(StatusCode::UNPROCESSABLE_ENTITY, t.get("mypage.settings.passkeys.duplicate")),
@@ -188,14 +202,20 @@ pub async fn finish(
 pub async fn remove(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    current: CurrentStaff,
+    PasskeyEnrolment(current): PasskeyEnrolment,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     session::for_post_in(&state, Realm::Staff, &headers, &form.csrf).await?;
-    flow::remove(&state, current.member.id, id, &current.member.actor(), &client).await?;
-    Ok(page::see_other("/staff/passkeys?done=removed"))
+    match flow::remove(&state, &current.member, id, &client).await? {
+        flow::Removal::LastOneRequired => {
+            let mut errors = Errors::default();
+            errors.add("passkey-list", catalog(request_lang()).get("staff.passkeys.last_refused"));
+            render(&state, &current, "", errors, None).await
+        }
+        flow::Removal::Removed | flow::Removal::NotFound => Ok(page::see_other("/staff/passkeys?done=removed")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -250,13 +270,13 @@ pub async fn login_finish(
         LoginOutcome::LoggedIn { staff_id, must_change_password } => {
             // A new session ID at login, as after a password; the pre-login session is discarded.
             session.destroy(&state).await?;
-            let (_, cookie) =
-                session::start_in(&state, Realm::Staff, None, Some(staff_id), FlowData::default()).await?;
+            let data = FlowData { staff_passkey: true, ..FlowData::default() };
+            let (_, cookie) = session::start_in(&state, Realm::Staff, None, Some(staff_id), data).await?;
             let to = if must_change_password { "/staff/password" } else { "/staff" };
             Ok(page::with_cookie(json(StatusCode::OK, &serde_json::json!({ "redirect": to })), Some(cookie)))
         }
         LoginOutcome::ClientLimited => Ok(error(StatusCode::TOO_MANY_REQUESTS, t.get("login.notice.client_limited"))),
-        LoginOutcome::Rejected | LoginOutcome::NeedsEnrolment { .. } => {
+        LoginOutcome::Rejected | LoginOutcome::NeedsEnrolment { .. } | LoginOutcome::PasskeyRequired => {
             Ok(error(StatusCode::UNPROCESSABLE_ENTITY, t.get("staff.login.passkey_rejected")))
         }
     }

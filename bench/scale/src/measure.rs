@@ -70,7 +70,14 @@ fn pick(rng: &mut Rng, list: &[Person]) -> Person {
 }
 
 fn counter_of(office_id: i64) -> StaffMember {
-    StaffMember { id: 0, login_id: "bench".into(), name: "bench".into(), role: Role::Counter, office_id }
+    StaffMember {
+        id: 0,
+        login_id: "bench".into(),
+        name: "bench".into(),
+        role: Role::Counter,
+        office_id,
+        passkeys_required: false,
+    }
 }
 
 /// The steps, each one request's worth of queries. Each returns how many rows it got, so a

@@ -4,18 +4,14 @@
 // it then fails. The settings page with a passkey listed has no axe violations, and its lists read
 // as cards at 360 px and as tables from tablet width up. Without JavaScript no passkey button shows.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { axeViolations, formatViolations } from './lib/a11y.mjs';
 import {
-  GOOD_PASSWORD, MYPAGE_BIN, PHONE, guardContext, horizontalOverflow, launchBrowser, mailSnapshot, newMails,
+  GOOD_PASSWORD, PHONE, guardContext, horizontalOverflow, launchBrowser, mailSnapshot, newMails,
   screenshotDir, startDemo, waitForNewMail,
 } from './lib/harness.mjs';
+import { answered, routeTo, secondNode, virtualAuthenticator } from './lib/passkeys.mjs';
 import { LOGIN, loginUntilOtp, logout, openDemoAccount, pathOf, submitOtp } from './lib/login.mjs';
 
 const PASSKEY = {
@@ -43,23 +39,6 @@ after(async () => {
   await browser?.close();
   await demo?.stop();
 });
-
-/** A virtual platform authenticator for `page`, as a phone's screen lock would be. */
-async function virtualAuthenticator(context, page) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials };
-}
 
 /** The narrowest cell of the settings lists and how their rows are laid out. */
 async function listLayout(page) {
@@ -148,52 +127,11 @@ test('without JavaScript the login and settings pages show no passkey button', {
 });
 
 /** How many passkey login finishes the process at `url` has answered. */
-async function finishes(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text.split('\n')
-    .filter((l) => l.startsWith('mypage_http_requests_total{route="/login/passkey",method="POST"'))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-}
-
-/** A second `mypage serve` on the demo's database and secret, behind the same public URL. */
-async function secondNode(t) {
-  const port = await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const { port: p } = srv.address(); srv.close(() => resolve(p)); });
-  });
-  const dir = await mkdtemp(path.join(tmpdir(), 'mypage-e2e-node2-'));
-  const env = {
-    ...process.env,
-    MYPAGE_DATA_DIR: dir,
-    MYPAGE_DATABASE_URL: `sqlite://${path.join(demo.dataDir, 'demo', 'mypage.db')}`,
-    MYPAGE_SECRET: (await readFile(path.join(demo.dataDir, 'secret.key'), 'utf8')).trim(),
-    MYPAGE_MAIL: `file:${demo.mailDir}`,
-    MYPAGE_BASE_URL: demo.url,
-  };
-  const child = spawn(MYPAGE_BIN, ['serve', '--bind', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  t.after(async () => {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
-    await rm(dir, { recursive: true, force: true });
-  });
-  // `localhost`, as the public URL: cookies are per host, whatever the port.
-  const url = `http://localhost:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).status === 200) break;
-    } catch { /* not yet listening */ }
-    if (i > 300) throw new Error(`the second node did not start:\n${stderr}`);
-    await sleep(100);
-  }
-  return url;
-}
+const finishes = (url) => answered(url, '/login/passkey');
 
 test('a passkey login begun on one serve process finishes on another on the same database', { timeout: 120_000 }, async (t) => {
   assert.ok(opened, 'the first test opened the account');
-  const node2 = await secondNode(t);
+  const node2 = await secondNode(t, demo);
   const context = await browser.newContext(PHONE);
   t.after(() => context.close());
   await guardContext(context);
@@ -210,11 +148,7 @@ test('a passkey login begun on one serve process finishes on another on the same
   await logout(page);
   // A load balancer's choice: the options come from the first process, the finish goes to the
   // second, with the request as the browser sent it (same origin, cookies and fetch metadata).
-  await context.route('**/login/passkey', async (route) => {
-    const headers = await route.request().allHeaders();
-    const response = await route.fetch({ url: `${node2}/login/passkey`, headers });
-    await route.fulfill({ response });
-  });
+  await routeTo(context, '/login/passkey', node2);
   const before = await finishes(demo.url);
   const finished = page.waitForResponse((r) => new URL(r.url()).pathname === '/login/passkey');
   await page.getByRole('button', { name: PASSKEY.login, exact: true }).click();

@@ -112,6 +112,22 @@ async fn a_member_with_a_passkey_must_log_in_with_it(app: &TestApp) {
     let (done, console) = passkey_login(app, "kushiro", &mut key).await;
     assert_logged_in(&done);
     assert_eq!(console.get("/staff/seekers/new").await.status, 200);
+    // It stays a passkey session across a change of password (a new session ID).
+    let form = console.get("/staff/password").await;
+    let new_password = "Kushiro#2026pw";
+    let changed = console
+        .post(
+            "/staff/password",
+            &[
+                ("csrf", &form.csrf()),
+                ("current_password", crate::staff_passkeys::STAFF_PASSWORD),
+                ("password", new_password),
+                ("password_confirmation", new_password),
+            ],
+        )
+        .await;
+    changed.assert_redirect("/staff");
+    assert_eq!(console.get("/staff").await.status, 200);
     // The admins' office requires nothing: password and code as before.
     let (admin_again, admin_secret) = staff_browser(app, "second", Role::Admin, HEAD_OFFICE).await;
     drop(admin_again);

@@ -295,7 +295,11 @@ pub async fn submit_password(
     match staff_password::change_password(&state, staff_id, session.id_hash(), request, &client).await? {
         // A new session ID for what is now a full console session (SPEC §6: rotate at
         // privilege change); the member's other sessions were ended by the flow.
-        PasswordChange::Changed => rotate(&state, session, Some(staff_id), FlowData::default(), "/staff").await,
+        // A session that logged in by passkey stays one (its office may require passkeys).
+        PasswordChange::Changed => {
+            let data = FlowData { staff_passkey: session.data.staff_passkey, ..FlowData::default() };
+            rotate(&state, session, Some(staff_id), data, "/staff").await
+        }
         PasswordChange::Refused { wrong_current, unmet } => {
             let mut errors = Errors::default();
             if wrong_current {

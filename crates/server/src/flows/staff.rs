@@ -50,7 +50,7 @@ pub struct StaffMember {
     pub name: String,
     pub role: Role,
     pub office_id: i64,
-    /// The member's office requires passkeys (see [`passkey_due`]).
+    /// The member's office requires passkeys (in force where [`super::staff_passkeys::required`]).
     pub passkeys_required: bool,
 }
 

@@ -33,6 +33,13 @@ struct LoginPage<'a> {
     errors: Errors,
 }
 
+impl<'a> LoginPage<'a> {
+    /// The login form as a visitor first sees it, with `login_id` kept.
+    fn new(state: &AppState, t: &'a Catalog, csrf: String, login_id: String, errors: Errors) -> Self {
+        Self { t, csrf, login_id, passkeys_offered: state.webauthn.is_some(), passkey_required: false, errors }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct LoginQuery {
     #[serde(default)]
@@ -48,14 +55,8 @@ pub async fn show_login(
     if session.staff_id.is_some() {
         return Ok(page::see_other("/staff"));
     }
-    let page = LoginPage {
-        t: catalog(request_lang()),
-        csrf: session.csrf,
-        login_id: String::new(),
-        passkeys_offered: state.webauthn.is_some(),
-        passkey_required: state.webauthn.is_some() && query.passkey.as_deref() == Some("required"),
-        errors: Errors::default(),
-    };
+    let mut page = LoginPage::new(&state, catalog(request_lang()), session.csrf, String::new(), Errors::default());
+    page.passkey_required = page.passkeys_offered && query.passkey.as_deref() == Some("required");
     Ok(page::with_cookie(page::html(page.render()?, false), cookie))
 }
 
@@ -96,14 +97,7 @@ pub async fn submit_login(
         Err(refused) => {
             let mut errors = Errors::default();
             errors.add("login_id", t.get("form.refused"));
-            let page = LoginPage {
-                t,
-                csrf: refused.session.csrf,
-                login_id: echo(&form.login_id),
-                passkeys_offered: state.webauthn.is_some(),
-                passkey_required: false,
-                errors,
-            };
+            let page = LoginPage::new(&state, t, refused.session.csrf, echo(&form.login_id), errors);
             return Ok(page::with_cookie(page::with_status(page.render()?, StatusCode::FORBIDDEN), refused.cookie));
         }
     };
@@ -122,14 +116,8 @@ pub async fn submit_login(
             rotate(&state, session, None, data, "/staff/enroll").await
         }
         LoginOutcome::PasskeyRequired => {
-            let page = LoginPage {
-                t,
-                csrf: session.csrf,
-                login_id: echo(&form.login_id),
-                passkeys_offered: true,
-                passkey_required: true,
-                errors: Errors::default(),
-            };
+            let mut page = LoginPage::new(&state, t, session.csrf, echo(&form.login_id), Errors::default());
+            page.passkey_required = true;
             Ok(page::html(page.render()?, true))
         }
         outcome @ (LoginOutcome::Rejected | LoginOutcome::ClientLimited) => {
@@ -137,14 +125,7 @@ pub async fn submit_login(
             let key =
                 if outcome == LoginOutcome::Rejected { "staff.login.rejected" } else { "login.notice.client_limited" };
             errors.add("login_id", t.get(key));
-            let page = LoginPage {
-                t,
-                csrf: session.csrf,
-                login_id: echo(&form.login_id),
-                passkeys_offered: state.webauthn.is_some(),
-                passkey_required: false,
-                errors,
-            };
+            let page = LoginPage::new(&state, t, session.csrf, echo(&form.login_id), errors);
             Ok(page::html(page.render()?, true))
         }
     }

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use mypage_domain::secret::Secret;
 use serde::Deserialize;
@@ -24,7 +24,7 @@ use crate::web::error::AppError;
 use crate::web::form::{CsrfForm, Form};
 use crate::web::page::{self, Errors, echo};
 use crate::web::passkeys::{device_name, error, json};
-use crate::web::session::{self, FlowData, Realm};
+use crate::web::session::{self, FlowData, Realm, Session};
 
 #[derive(Template)]
 #[template(path = "staff/passkeys.html")]
@@ -184,9 +184,7 @@ pub async fn finish(
         Registered::Added { .. } if current.passkey_due => {
             // The whole console opens to this session now: a new session ID for it (SPEC §6,
             // rotate at a change of privilege).
-            session.destroy(&state).await?;
-            let data = FlowData { staff_passkey: true, ..FlowData::default() };
-            let (_, cookie) = session::start_in(&state, Realm::Staff, None, Some(current.member.id), data).await?;
+            let cookie = passkey_session(&state, session, current.member.id).await?;
             let answer = json(StatusCode::OK, &serde_json::json!({ "redirect": "/staff/passkeys?done=added" }));
             page::with_cookie(answer, Some(cookie))
         }
@@ -197,6 +195,15 @@ pub async fn finish(
         Registered::Duplicate => error(StatusCode::UNPROCESSABLE_ENTITY, t.get("mypage.settings.passkeys.duplicate")),
         Registered::Refused => error(StatusCode::UNPROCESSABLE_ENTITY, t.get("mypage.settings.passkeys.refused")),
     })
+}
+
+/// A new console session for member `staff_id`, marked as proven by a passkey, in place of `old`;
+/// its cookie.
+async fn passkey_session(state: &AppState, old: Session, staff_id: i64) -> Result<HeaderValue, AppError> {
+    old.destroy(state).await?;
+    let data = FlowData { staff_passkey: true, ..FlowData::default() };
+    let (_, cookie) = session::start_in(state, Realm::Staff, None, Some(staff_id), data).await?;
+    Ok(cookie)
 }
 
 pub async fn remove(
@@ -269,9 +276,7 @@ pub async fn login_finish(
     match outcome {
         LoginOutcome::LoggedIn { staff_id, must_change_password } => {
             // A new session ID at login, as after a password; the pre-login session is discarded.
-            session.destroy(&state).await?;
-            let data = FlowData { staff_passkey: true, ..FlowData::default() };
-            let (_, cookie) = session::start_in(&state, Realm::Staff, None, Some(staff_id), data).await?;
+            let cookie = passkey_session(&state, session, staff_id).await?;
             let to = if must_change_password { "/staff/password" } else { "/staff" };
             Ok(page::with_cookie(json(StatusCode::OK, &serde_json::json!({ "redirect": to })), Some(cookie)))
         }

@@ -64,6 +64,11 @@ pub async fn with_lang<F: std::future::Future>(lang: Lang, f: F) -> F::Output {
     REQUEST_LANG.scope(lang, f).await
 }
 
+/// Runs `f` with `lang` as the current language (the web edge, around each poll of a handler).
+pub fn in_lang<R>(lang: Lang, f: impl FnOnce() -> R) -> R {
+    REQUEST_LANG.sync_scope(lang, f)
+}
+
 /// An instant in JST, written the way `lang` writes dates.
 pub fn datetime(lang: Lang, ts: jiff::Timestamp) -> String {
     match lang {

@@ -9,15 +9,12 @@ use mypage_domain::clock::Clock;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use axum::extract::ConnectInfo;
-use axum::http::header;
-
 use crate::config::Settings;
 use crate::drain::{Drain, DrainingListener, Peer};
 use crate::hashing::PasswordHasher;
 use crate::mail::transport::Transport;
 use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::store::{self, Store, attempts, documents, recovery_requests, server_facts, sessions};
 use crate::tokens::Keys;
 use crate::{mail, web};
@@ -47,7 +44,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let transport = Transport::new(&settings.mail)?;
     let node_id = crate::node_id::load_or_create(&settings.data_dir)?;
     let webauthn = crate::flows::passkeys::relying_party(&settings.base_url);
-    Ok(AppState {
+    Ok(AppState::new(Shared {
         webauthn,
         settings: Arc::new(settings),
         store,
@@ -59,7 +56,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         node_id: node_id.into(),
         documents: Arc::default(),
-    })
+    }))
 }
 
 /// Refuses to run with a server secret other than the one the database was first used with:
@@ -128,24 +125,8 @@ pub async fn start(state: AppState, listener: TcpListener, workers: bool) -> any
     // `Connection: close`, and the server ends with its last connection.
     let drain = Arc::new(Drain::default());
     let listener = DrainingListener::new(listener, rx.clone(), drain.clone())?;
-    let closing = drain.clone();
-    let app = web::router(state)
-        .layer(axum::middleware::map_response(move |mut response: axum::response::Response| {
-            let closing = closing.clone();
-            async move {
-                if closing.is_draining() {
-                    response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
-                }
-                response
-            }
-        }))
-        .layer(axum::middleware::map_request(|mut request: axum::extract::Request| async move {
-            if let Some(ConnectInfo(Peer(addr))) = request.extensions().get::<ConnectInfo<Peer>>().copied() {
-                request.extensions_mut().insert(ConnectInfo(addr));
-            }
-            request
-        }))
-        .into_make_service_with_connect_info::<Peer>();
+    // The edge copies the `Peer` into the `ConnectInfo<SocketAddr>` the handlers read.
+    let app = web::router(state, drain.clone()).into_make_service_with_connect_info::<Peer>();
     let mut stop = rx;
     let server = tokio::spawn(async move {
         tokio::select! {

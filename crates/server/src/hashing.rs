@@ -3,15 +3,21 @@
 //! Each hash holds ~19 MiB and tens of milliseconds of CPU, so a flood of logins must not queue
 //! without bound: a fixed number of workers run at once, a bounded number wait, and anything past
 //! that is refused at once as [`HashError::Busy`] (the web layer answers 503 with Retry-After).
+//!
+//! The workers are threads of their own, fed by a channel: each keeps its argon2 working memory
+//! for its life (a verification neither allocates and zeroes 19 MiB nor leaves them in some
+//! blocking thread's malloc arena), and a finished hash hands the CPU straight to the next job
+//! in the queue, without a semaphore's wake-up and a blocking-pool spawn in between.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 use argon2::password_hash::PasswordHasher as _;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use mypage_domain::secret::Secret;
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -21,75 +27,77 @@ pub enum HashError {
     Internal(String),
 }
 
-/// The bounded hashing pool. Cloning shares the pool.
+/// One job for a worker, given the worker's kept memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// The bounded hashing pool. Cloning shares the pool; the workers end with its last clone.
 #[derive(Clone)]
-pub struct PasswordHasher {
-    running: Arc<Semaphore>,
+pub struct PasswordHasher(Arc<Pool>);
+
+struct Pool {
+    jobs: mpsc::Sender<Job>,
+    /// Places in the pool: running or waiting. Held until the job has run.
     admitted: Arc<Semaphore>,
     capacity: usize,
     /// Requests refused because the queue was full (for `/metrics`).
-    refused: Arc<std::sync::atomic::AtomicU64>,
+    refused: AtomicU64,
     /// Hashes and verifications finished.
-    completed: Arc<std::sync::atomic::AtomicU64>,
+    completed: Arc<AtomicU64>,
     /// Verified against when an account does not exist, so both cases cost the same time.
     dummy_hash: Arc<str>,
-    /// argon2's working memory, kept between verifications: at most one buffer per worker (no more
-    /// run at once), so a login neither allocates and zeroes 19 MiB nor leaves them behind in the
-    /// malloc arena of whichever blocking thread ran it.
-    memory: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl PasswordHasher {
     /// `workers` hashes run at once; up to `queue` more wait for a worker.
     pub fn new(workers: usize, queue: usize) -> Result<Self, HashError> {
         let dummy_hash = hash_now(b"dummy password for unknown accounts")?;
-        Ok(Self {
-            running: Arc::new(Semaphore::new(workers)),
-            admitted: Arc::new(Semaphore::new(workers + queue)),
-            capacity: workers + queue,
-            refused: Arc::default(),
+        let (jobs, queued) = mpsc::channel::<Job>();
+        let queued = Arc::new(Mutex::new(queued));
+        for n in 0..workers.max(1) {
+            let queued = queued.clone();
+            std::thread::Builder::new()
+                .name(format!("mypage-hash-{n}"))
+                .spawn(move || work(&queued))
+                .map_err(|e| HashError::Internal(format!("cannot start a hashing worker: {e}")))?;
+        }
+        Ok(Self(Arc::new(Pool {
+            jobs,
+            admitted: Arc::new(Semaphore::new(workers.max(1) + queue)),
+            capacity: workers.max(1) + queue,
+            refused: AtomicU64::new(0),
             completed: Arc::default(),
             dummy_hash: dummy_hash.into(),
-            memory: Arc::default(),
-        })
+        })))
     }
 
     /// Requests admitted and not yet finished (running or waiting).
     pub fn depth(&self) -> usize {
-        self.capacity - self.admitted.available_permits()
+        self.0.capacity - self.0.admitted.available_permits()
     }
 
     /// Hashes and verifications finished so far.
     pub fn completed(&self) -> u64 {
-        self.completed.load(std::sync::atomic::Ordering::Relaxed)
+        self.0.completed.load(Relaxed)
     }
 
     /// Requests refused so far because the queue was full.
     pub fn refused(&self) -> u64 {
-        self.refused.load(std::sync::atomic::Ordering::Relaxed)
+        self.0.refused.load(Relaxed)
     }
 
     /// Takes a place in the queue now, or `Busy`. Login takes it before reserving its attempt,
     /// so a full queue answers 503 before anything is counted against anyone.
     pub fn admit(&self) -> Result<Admission, HashError> {
-        let permit = self.admitted.clone().try_acquire_owned().map_err(|_| {
-            self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let permit = self.0.admitted.clone().try_acquire_owned().map_err(|_| {
+            self.0.refused.fetch_add(1, Relaxed);
             HashError::Busy
         })?;
-        Ok(Admission { hasher: self.clone(), _permit: permit })
-    }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        job: impl FnOnce() -> Result<T, HashError> + Send + 'static,
-    ) -> Result<T, HashError> {
-        let admission = self.admit()?;
-        admission.run(job).await
+        Ok(Admission { hasher: self.clone(), permit })
     }
 
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
         let password = password.expose().as_bytes().to_vec();
-        self.run(move || hash_now(&password)).await
+        self.admit()?.run(move |_| hash_now(&password)).await
     }
 
     /// Whether `password` matches `stored`. With `None` (no such account) it verifies against a
@@ -99,29 +107,49 @@ impl PasswordHasher {
     }
 }
 
+/// A worker: runs jobs in the order they came until the pool is gone.
+fn work(queued: &Mutex<mpsc::Receiver<Job>>) {
+    let mut memory = Vec::new();
+    loop {
+        // One idle worker waits in `recv` holding the lock, the others on the lock: either way
+        // the next job goes to a worker that is free.
+        let job = queued.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match job {
+            Ok(job) => job(&mut memory),
+            Err(mpsc::RecvError) => return,
+        }
+    }
+}
+
 /// A place in the hashing queue (see `PasswordHasher::admit`), used by one hash.
 pub struct Admission {
     hasher: PasswordHasher,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
 }
 
 impl Admission {
+    /// Runs `job` on a worker. The place is given back when the job has run (not when the
+    /// caller stops waiting), and a job whose caller has gone by the time a worker is free is
+    /// skipped: a client that hung up costs no hash.
     async fn run<T: Send + 'static>(
         self,
-        job: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+        job: impl FnOnce(&mut Vec<Block>) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        let running = self.hasher.running.clone().acquire_owned().await.map_err(|_| HashError::Busy)?;
-        let completed = self.hasher.completed.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let _running = running;
-            let result = job();
-            completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            result
-        })
-        .await
-        .map_err(|e| HashError::Internal(e.to_string()))?;
-        drop(self);
-        result
+        let (reply, answer) = oneshot::channel();
+        let Self { hasher, permit } = self;
+        let completed = hasher.0.completed.clone();
+        let job: Job = Box::new(move |memory| {
+            if reply.is_closed() {
+                return;
+            }
+            let result = job(memory);
+            completed.fetch_add(1, Relaxed);
+            // Given back before the answer, so whoever reads the answer sees the place free.
+            drop(permit);
+            let _ = reply.send(result);
+        });
+        hasher.0.jobs.send(job).map_err(|_| HashError::Internal("the hashing workers have stopped".to_owned()))?;
+        answer.await.map_err(|_| HashError::Internal("a hashing worker stopped during a hash".to_owned()))?
     }
 
     /// Verifies against `stored`, or against a dummy hash of the same cost when there is none
@@ -129,16 +157,8 @@ impl Admission {
     pub async fn verify(self, password: &Secret, stored: Option<String>) -> Result<bool, HashError> {
         let password = password.expose().as_bytes().to_vec();
         let exists = stored.is_some();
-        let phc = stored.unwrap_or_else(|| self.hasher.dummy_hash.to_string());
-        let memory = self.hasher.memory.clone();
-        let matched = self
-            .run(move || {
-                let mut blocks = memory.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
-                let matched = verify_into(&mut blocks, &password, &phc);
-                memory.lock().unwrap_or_else(PoisonError::into_inner).push(blocks);
-                matched
-            })
-            .await?;
+        let phc = stored.unwrap_or_else(|| self.hasher.0.dummy_hash.to_string());
+        let matched = self.run(move |memory| verify_into(memory, &password, &phc)).await?;
         Ok(exists && matched)
     }
 }
@@ -210,7 +230,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(hasher.memory.lock().unwrap().len(), 1, "one worker keeps one buffer");
     }
 
     #[tokio::test]
@@ -230,5 +249,30 @@ mod tests {
         }
         assert!(busy >= 1, "with room for 2, some of 6 simultaneous hashes must be refused");
         assert_eq!(hasher.depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_caller_gone_before_its_turn_costs_no_hash_and_gives_its_place_back() {
+        let hasher = PasswordHasher::new(1, 4).unwrap();
+        let first = tokio::spawn({
+            let h = hasher.clone();
+            async move { h.hash(&secret("Abcdef1!x")).await }
+        });
+        // The first hash is on the one worker (tens of milliseconds) ...
+        while hasher.depth() == 0 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        // ... when a second caller gives up while its job waits behind it.
+        let gave_up =
+            tokio::time::timeout(std::time::Duration::from_millis(1), hasher.hash(&secret("Abcdef1!y"))).await;
+        assert!(gave_up.is_err(), "the second hash cannot have finished behind the first");
+        first.await.unwrap().unwrap();
+        let waited = std::time::Instant::now();
+        while hasher.depth() > 0 {
+            assert!(waited.elapsed() < std::time::Duration::from_secs(10), "the places were not given back");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(hasher.completed(), 1, "the abandoned job was hashed");
     }
 }

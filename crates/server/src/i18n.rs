@@ -2,6 +2,7 @@
 //! that names what it means. Japanese is the default and complete; a missing key renders a
 //! visible marker (and tests fail on it) instead of silently showing nothing.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The languages pages and mail can be shown in. Japanese is the default.
@@ -115,11 +116,17 @@ impl Catalog {
 
     /// The message for `key`, or a visible marker when the catalog lacks it.
     pub fn get(&self, key: &str) -> String {
+        self.text(key).into_owned()
+    }
+
+    /// [`Catalog::get`] without the copy, for templates: a page shows dozens of messages, and
+    /// copying each into a string of its own was a good part of rendering it.
+    pub fn text(&self, key: &str) -> Cow<'_, str> {
         match self.messages.get(key) {
-            Some(text) => text.clone(),
+            Some(text) => Cow::Borrowed(text),
             None => {
                 tracing::error!(key, lang = self.lang.code(), "message key missing from catalog");
-                format!("{MISSING_MARKER}{key}⟧")
+                Cow::Owned(format!("{MISSING_MARKER}{key}⟧"))
             }
         }
     }

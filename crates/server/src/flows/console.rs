@@ -42,7 +42,24 @@ pub async fn view(state: &AppState, staff: &StaffMember, id: i64) -> Result<Opti
     let Some(seeker) = seeker(state, staff, id).await? else { return Ok(None) };
     let pool = state.store.pool();
     let now = state.now();
-    let code = match store::codes::latest(pool, id).await? {
+    // Four independent reads, each on a connection of its own: the page waits for the slowest,
+    // not for the sum.
+    let account = async {
+        match accounts::find_by_job_seeker(pool, id).await? {
+            Some(a) => {
+                let login_state = accounts::login_state(pool, a.id, store::ms(now)).await?;
+                Ok(Some((a, login_state)))
+            }
+            None => Ok::<_, store::StoreError>(None),
+        }
+    };
+    let (code, account, mails, mut events) = tokio::try_join!(
+        store::codes::latest(pool, id),
+        account,
+        outbox::for_job_seeker(pool, id),
+        audit::for_job_seeker(pool, id),
+    )?;
+    let code = match code {
         Some(row) => {
             let record = CodeRecord {
                 expires_at: store::ts(row.expires_at)?,
@@ -55,15 +72,6 @@ pub async fn view(state: &AppState, staff: &StaffMember, id: i64) -> Result<Opti
         }
         None => None,
     };
-    let account = match accounts::find_by_job_seeker(pool, id).await? {
-        Some(a) => {
-            let login_state = accounts::login_state(pool, a.id, store::ms(now)).await?;
-            Some((a, login_state))
-        }
-        None => None,
-    };
-    let mails = outbox::for_job_seeker(pool, id).await?;
-    let mut events = audit::for_job_seeker(pool, id).await?;
     events.reverse();
     Ok(Some(SeekerView { seeker, code, account, mails, events }))
 }

@@ -68,7 +68,10 @@ impl Reservation {
     }
 
     pub async fn release(self, state: &AppState) -> store::Result<()> {
-        attempts::release(state.store.pool(), self.id).await
+        let mut tx = state.store.begin_bookkeeping().await?;
+        attempts::release(&mut *tx, self.id).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Keeps the attempt: it counts. Says so where the reservation is deliberately not released.
@@ -91,7 +94,7 @@ impl Limit {
         if self.is_full(state, subject).await? {
             return Ok(Err(Refusal::Full));
         }
-        let mut tx = state.store.begin_write().await?;
+        let mut tx = state.store.begin_bookkeeping().await?;
         let outcome = self.reserve_in(&mut tx, state.now(), subject, None).await?;
         tx.commit().await?;
         Ok(outcome)
@@ -108,7 +111,7 @@ impl Limit {
         if self.is_full(state, subject).await? {
             return Ok(Err(Refusal::Full));
         }
-        let mut tx = state.store.begin_write().await?;
+        let mut tx = state.store.begin_bookkeeping().await?;
         let outcome = self.reserve_in(&mut tx, state.now(), subject, None).await?.map(Reservation::keep);
         if failed && outcome.is_ok() {
             tx.commit().await?;

@@ -335,6 +335,22 @@ impl Store {
         Ok(WriteTx { tx, outbox_sealer: self.outbox_sealer.clone() })
     }
 
+    /// A write transaction of bookkeeping alone: the attempt log's reservations and their
+    /// release, nothing a person is shown or mailed. It locks as [`Store::begin_write`] does; on
+    /// PostgreSQL its commit does not wait for the WAL to reach the disk
+    /// (`synchronous_commit = off`, for this transaction only). A crash of the database server
+    /// can then forget the last fraction of a second of such commits (a few attempts a limit
+    /// would have counted), never anything else; in return an application's limiter does not
+    /// wait for two disk flushes (docs/decisions.md, "Bookkeeping commits").
+    pub async fn begin_bookkeeping(&self) -> Result<WriteTx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            // One round trip: the simple-query protocol takes both statements.
+            Backend::Postgres => self.pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off").await?,
+        };
+        Ok(WriteTx { tx, outbox_sealer: self.outbox_sealer.clone() })
+    }
+
     /// Whether the database answers within the probe timeout (for `/readyz`).
     pub async fn ping(&self) -> bool {
         let ping = sqlx::query("SELECT 1").execute(&self.pool);

@@ -51,9 +51,10 @@ impl PasswordHasher {
     /// `workers` hashes run at once; up to `queue` more wait for a worker.
     pub fn new(workers: usize, queue: usize) -> Result<Self, HashError> {
         let dummy_hash = hash_now(b"dummy password for unknown accounts")?;
+        let workers = workers.max(1);
         let (jobs, queued) = mpsc::channel::<Job>();
         let queued = Arc::new(Mutex::new(queued));
-        for n in 0..workers.max(1) {
+        for n in 0..workers {
             let queued = queued.clone();
             std::thread::Builder::new()
                 .name(format!("mypage-hash-{n}"))
@@ -62,8 +63,8 @@ impl PasswordHasher {
         }
         Ok(Self(Arc::new(Pool {
             jobs,
-            admitted: Arc::new(Semaphore::new(workers.max(1) + queue)),
-            capacity: workers.max(1) + queue,
+            admitted: Arc::new(Semaphore::new(workers + queue)),
+            capacity: workers + queue,
             refused: AtomicU64::new(0),
             completed: Arc::default(),
             dummy_hash: dummy_hash.into(),

@@ -328,11 +328,7 @@ impl Store {
     /// (`BEGIN IMMEDIATE`) so two writers queue on busy_timeout instead of deadlocking when both
     /// try to upgrade a read lock.
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(WriteTx { tx, outbox_sealer: self.outbox_sealer.clone() })
+        self.begin_writing("BEGIN").await
     }
 
     /// A write transaction of bookkeeping alone: the attempt log's reservations and their
@@ -343,12 +339,18 @@ impl Store {
     /// would have counted), never anything else; in return an application's limiter does not
     /// wait for two disk flushes (docs/decisions.md, "Bookkeeping commits").
     pub async fn begin_bookkeeping(&self) -> Result<WriteTx> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            // One round trip: the simple-query protocol takes both statements.
-            Backend::Postgres => self.pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off").await?,
+        // One round trip: the simple-query protocol takes both statements.
+        self.begin_writing("BEGIN; SET LOCAL synchronous_commit = off").await
+    }
+
+    /// A write transaction begun on PostgreSQL with `postgres_begin`, on SQLite with
+    /// `BEGIN IMMEDIATE` (see [`Store::begin_write`]).
+    async fn begin_writing(&self, postgres_begin: &'static str) -> Result<WriteTx> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => postgres_begin,
         };
-        Ok(WriteTx { tx, outbox_sealer: self.outbox_sealer.clone() })
+        Ok(WriteTx { tx: self.pool.begin_with(begin).await?, outbox_sealer: self.outbox_sealer.clone() })
     }
 
     /// Whether the database answers within the probe timeout (for `/readyz`).

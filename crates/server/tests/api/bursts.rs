@@ -274,8 +274,12 @@ both_databases!(a_burst_of_wrong_passwords_locks_once_and_the_rest_count_nothing
 async fn the_right_password_amid_a_burst_is_never_accepted_once_the_lock_is_set(app: &TestApp) {
     app.open_account(NUMBER, BIRTH, EMAIL, PASSWORD).await;
     let node = app.add_node().await;
+    // One failure first, so the burst's nine cannot lock by themselves after an early acceptance
+    // (with ten in the burst, a right password decided before any of them was accepted and the
+    // ten then locked from a fresh start: right, but not what this test is about).
+    app.browser().login(EMAIL, "Wrong#pass1").await.assert_contains("正しくありません");
     let mut burst = vec![login_post(&app.base, PASSWORD).await];
-    for i in 0..10 {
+    for i in 0..9 {
         let base = if i % 2 == 0 { &node.base } else { &app.base };
         burst.push(login_post(base, "Wrong#pass1").await);
     }

@@ -101,3 +101,23 @@ async fn two_parallel_completions_with_one_code_create_exactly_one_account(app: 
     assert_eq!(mails.iter().filter(|m| m.subject.contains("開設しました")).count(), 1);
 }
 both_databases!(two_parallel_completions_with_one_code_create_exactly_one_account);
+
+/// Only the attempt log's own transactions skip PostgreSQL's disk flush at commit
+/// (docs/decisions.md, "Bookkeeping commits"); every other write transaction still waits for it.
+/// SQLite begins both the same way.
+async fn only_bookkeeping_commits_skip_the_disk_flush(app: &TestApp) {
+    if app.state.store.backend() != mypage::store::Backend::Postgres {
+        return;
+    }
+    let setting = "SELECT current_setting('synchronous_commit')";
+    let mut tx = app.state.store.begin_bookkeeping().await.unwrap();
+    let bookkeeping: String = sqlx::query_scalar(setting).fetch_one(&mut *tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = app.state.store.begin_write().await.unwrap();
+    let ordinary: String = sqlx::query_scalar(setting).fetch_one(&mut *tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    // `SET LOCAL` ends with its transaction: what the pool hands out afterwards flushes again.
+    let after: String = sqlx::query_scalar(setting).fetch_one(app.state.store.pool()).await.unwrap();
+    assert_eq!((bookkeeping.as_str(), ordinary.as_str(), after.as_str()), ("off", "on", "on"));
+}
+both_databases!(only_bookkeeping_commits_skip_the_disk_flush);

@@ -98,8 +98,40 @@ pub const MISSING_MARKER: &str = "⟦missing:";
 #[derive(Debug)]
 pub struct Catalog {
     lang: Lang,
-    messages: BTreeMap<String, String>,
+    messages: BTreeMap<String, Message>,
 }
+
+/// A message as written, and as HTML: escaped once when the catalog is loaded, not each time a
+/// page shows it.
+#[derive(Debug)]
+struct Message {
+    text: String,
+    html: String,
+}
+
+impl Message {
+    fn new(text: String) -> Self {
+        let html = escape_html(&text);
+        Self { text, html }
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let Ok(escaped) = askama::filters::escape(text, askama::filters::Html);
+    escaped.to_string()
+}
+
+/// A message already escaped for HTML: a template writes it as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Html<'a>(Cow<'a, str>);
+
+impl std::fmt::Display for Html<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl askama::filters::HtmlSafe for Html<'_> {}
 
 impl Catalog {
     /// Parses a TOML catalog; nested tables become dotted keys.
@@ -107,6 +139,7 @@ impl Catalog {
         let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut messages = BTreeMap::new();
         flatten("", &table, &mut messages)?;
+        let messages = messages.into_iter().map(|(key, text)| (key, Message::new(text))).collect();
         Ok(Self { lang, messages })
     }
 
@@ -116,24 +149,29 @@ impl Catalog {
 
     /// The message for `key`, or a visible marker when the catalog lacks it.
     pub fn get(&self, key: &str) -> String {
-        self.text(key).into_owned()
+        match self.messages.get(key) {
+            Some(message) => message.text.clone(),
+            None => self.missing(key),
+        }
     }
 
-    /// [`Catalog::get`] without the copy, for templates: a page shows dozens of messages, and
-    /// copying each into a string of its own was a good part of rendering it.
-    pub fn text(&self, key: &str) -> Cow<'_, str> {
+    /// The message for `key` as HTML, for templates: a page shows dozens of messages, and
+    /// copying and escaping each on every request was a good part of rendering it.
+    pub fn html(&self, key: &str) -> Html<'_> {
         match self.messages.get(key) {
-            Some(text) => Cow::Borrowed(text),
-            None => {
-                tracing::error!(key, lang = self.lang.code(), "message key missing from catalog");
-                Cow::Owned(format!("{MISSING_MARKER}{key}⟧"))
-            }
+            Some(message) => Html(Cow::Borrowed(&message.html)),
+            None => Html(Cow::Owned(escape_html(&self.missing(key)))),
         }
+    }
+
+    fn missing(&self, key: &str) -> String {
+        tracing::error!(key, lang = self.lang.code(), "message key missing from catalog");
+        format!("{MISSING_MARKER}{key}⟧")
     }
 
     /// The message for `key` if the catalog has one (for keys built from stored data).
     pub fn try_get(&self, key: &str) -> Option<String> {
-        self.messages.get(key).cloned()
+        self.messages.get(key).map(|message| message.text.clone())
     }
 
     /// The message with `{name}` placeholders filled in.
@@ -206,6 +244,21 @@ pub fn catalog(lang: Lang) -> &'static Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(askama::Template)]
+    #[template(source = "<p title=\"{{ t.html(\"a\") }}\">{{ t.html(\"a\") }}</p>", ext = "html")]
+    struct OneMessage<'a> {
+        t: &'a Catalog,
+    }
+
+    #[test]
+    fn a_message_is_escaped_once_for_pages_and_kept_as_written_for_the_rest() {
+        let t = Catalog::parse(Lang::En, r#"a = "Tom & \"Jerry\" <b>""#).unwrap();
+        assert_eq!(t.get("a"), r#"Tom & "Jerry" <b>"#);
+        let page = askama::Template::render(&OneMessage { t: &t }).unwrap();
+        let escaped = "Tom &#38; &#34;Jerry&#34; &#60;b&#62;";
+        assert_eq!(page, format!(r#"<p title="{escaped}">{escaped}</p>"#));
+    }
 
     #[test]
     fn the_japanese_catalog_parses_and_has_no_empty_messages() {

@@ -68,10 +68,7 @@ impl Reservation {
     }
 
     pub async fn release(self, state: &AppState) -> store::Result<()> {
-        let mut tx = state.store.begin_bookkeeping().await?;
-        attempts::release(&mut *tx, self.id).await?;
-        tx.commit().await?;
-        Ok(())
+        attempts::release(&state.store, self.id).await
     }
 
     /// Keeps the attempt: it counts. Says so where the reservation is deliberately not released.
@@ -100,23 +97,28 @@ impl Limit {
         Ok(outcome)
     }
 
-    /// Decides an attempt whose outcome is already known, in one write transaction serialized
-    /// with every other reservation on the subject: a failure takes a place if one is free and
-    /// keeps it; a success only checks that a place is free and leaves nothing behind. Both are
+    /// Decides an attempt whose outcome is already known: a failure takes a place if one is free
+    /// and keeps it (in one write transaction serialized with every other reservation on the
+    /// subject); a success only needs a place to be free and leaves nothing behind. Both are
     /// refused when the budget is used up. Every burst thus decides as some sequence of the same
     /// attempts would, and a success never holds a place a parallel attempt could be refused
     /// for (a reservation held across the comparison did: a burst of right birth dates paused
     /// their own 求職番号).
+    ///
+    /// A success is decided by a plain read of the committed attempts. That is exact: the
+    /// failures it saw come before it in the sequence, those still uncommitted after it, and
+    /// since a success adds nothing, their counts are the same either way.
     pub async fn decide(&self, state: &AppState, subject: &str, failed: bool) -> store::Result<Result<(), Refusal>> {
         if self.is_full(state, subject).await? {
             return Ok(Err(Refusal::Full));
         }
+        if !failed {
+            return Ok(Ok(()));
+        }
         let mut tx = state.store.begin_bookkeeping().await?;
         let outcome = self.reserve_in(&mut tx, state.now(), subject, None).await?.map(Reservation::keep);
-        if failed && outcome.is_ok() {
+        if outcome.is_ok() {
             tx.commit().await?;
-        } else {
-            tx.rollback().await?;
         }
         Ok(outcome)
     }

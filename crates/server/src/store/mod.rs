@@ -253,6 +253,11 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// How long a pooled PostgreSQL connection may sit idle before it is pinged on its way out of
+/// the pool: a server restart takes longer than this, so a connection that was idle across one
+/// is found dead before a request uses it.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -283,6 +288,21 @@ impl Store {
                         .await?;
                     }
                     Ok(())
+                })
+            })
+            // sqlx pings every connection it hands out: one more round trip before each query
+            // of a request. It also pings each one it takes back (off the request's path: the
+            // pool returns it in a task of its own), so one broken mid-request is closed, not
+            // handed out again. What is left to check on the way out is a PostgreSQL connection
+            // idle long enough for the server to have restarted meanwhile. A SQLite connection
+            // is a file handle in this process: nothing to ping.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for >= IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
                 })
             })
             // SQLite may end a transaction by itself when a write fails (a full disk); sqlx then

@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use sqlx::Connection as _;
+
 use crate::helpers::procs::PrivatePostgres;
 use crate::helpers::{Db, spawn_app};
 
@@ -233,5 +235,47 @@ async fn sqlite_on_a_full_disk_answers_503_and_recovers_when_space_is_freed() {
          node marked down by its probe: {known_down}, serving {recovered:?} after freeing space",
         applied.status
     );
+    app.finish().await;
+}
+
+/// The pool checks a PostgreSQL connection only when it has been idle long enough to have gone
+/// stale (not before every checkout): every pooled connection is dropped by the server while
+/// idle, and after that idle second the next requests that read the database are served, not
+/// answered 503 on a dead connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_server_dropped_while_idle_are_not_handed_to_requests() {
+    let Some(db) = Db::postgres().await else { return };
+    let Db::Postgres { admin_url, .. } = &db else { unreachable!() };
+    let admin_url = admin_url.clone();
+    let app = spawn_app(db).await;
+    // Open a few connections at once, so more than one sits idle in the pool.
+    let pool = app.state.store.pool();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(pool.acquire().await.unwrap());
+    }
+    let mut pids = Vec::new();
+    for conn in &mut held {
+        pids.push(sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&mut **conn).await.unwrap());
+    }
+    drop(held);
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    // Only these backends: other tests share the server.
+    let dropped: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) FROM unnest($1::int4[]) AS pid")
+            .bind(&pids)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    assert_eq!(dropped, 3, "the server dropped every connection the pool held");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let browser = app.browser();
+    for _ in 0..3 {
+        // The document page reads the database on every request.
+        let page = browser.get("/opening/documents/privacy").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+    }
+    assert!(!app.state.store.health().is_down(), "a stale connection is not an outage");
     app.finish().await;
 }
